@@ -1,0 +1,39 @@
+# The two commands a newcomer runs: `make run` (set up, train if needed, serve) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= configs/us_sanctions.yaml
+PORT ?= 3000
+
+.PHONY: setup model run serve test report check
+
+$(BIN)/stance: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch==2.13.0 is pinned in pyproject.toml: the CPU build on this machine's disk.
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/stance
+
+setup: $(BIN)/stance
+
+model: setup
+	@$(BIN)/python -c "import sys; from training.store import has_model; sys.exit(0 if has_model() else 1)" \
+		&& echo "model store already holds stance-classifier:latest" \
+		|| $(BIN)/stance train --config $(CONFIG)
+
+run: model
+	$(BIN)/stance serve --port $(PORT)
+
+serve: setup
+	$(BIN)/stance serve --port $(PORT)
+
+test: setup
+	$(BIN)/pytest -q
+
+report: setup
+	$(BIN)/stance train --config configs/ci.yaml
+
+check: setup
+	$(BIN)/stance data check data
+	$(BIN)/ruff check model training service tests
+	$(BIN)/mypy

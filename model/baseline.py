@@ -1,0 +1,126 @@
+"""The TF-IDF + logistic-regression baseline, one linear model per task.
+
+Features: word 1-2-gram and character 2-5-gram TF-IDF of the sentence, plus word TF-IDF of the
+target, so the stance model can shift with the target. Saved with skops (no pickle), loaded only
+when every type in the file is one this module expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import skops.io as sio
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from model.artifact import ArtifactConfig
+from model.labels import TASKS
+from model.predictor import CalibratedMixin, FloatArray, Temperatures
+
+MODEL_FILE = "baseline.skops"
+TEXT_COLUMN, TARGET_COLUMN = 0, 1
+
+# Types a baseline file may contain beyond skops' defaults; anything else refuses to load.
+TRUSTED_TYPES = [
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "numpy.float64",
+    "numpy.int64",
+    "builtins.dict",
+    "builtins.list",
+    "builtins.str",
+]
+
+
+def make_pipeline(c: float, seed: int, use_target: bool = True) -> Pipeline:
+    """Return an unfitted TF-IDF + logistic-regression pipeline over [text, target] rows."""
+    features = [
+        (
+            "word",
+            TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
+            TEXT_COLUMN,
+        ),
+        (
+            "char",
+            TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=80000
+            ),
+            TEXT_COLUMN,
+        ),
+    ]
+    if use_target:
+        features.append(("target", TfidfVectorizer(ngram_range=(1, 2)), TARGET_COLUMN))
+    return Pipeline(
+        [
+            ("features", ColumnTransformer(features)),
+            (
+                "clf",
+                LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=seed),
+            ),
+        ]
+    )
+
+
+def as_rows(texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """Stack texts and targets into the (n, 2) object array the pipelines read."""
+    rows = np.empty((len(texts), 2), dtype=object)
+    rows[:, TEXT_COLUMN] = list(texts)
+    rows[:, TARGET_COLUMN] = list(targets)
+    return rows
+
+
+class BaselineClassifier(CalibratedMixin):
+    """Two fitted pipelines (stance, sentiment) behind the Classifier contract."""
+
+    backend = "baseline"
+
+    def __init__(self, stance: Pipeline, sentiment: Pipeline, config: ArtifactConfig) -> None:
+        self.pipelines = {"stance": stance, "sentiment": sentiment}
+        self.config = config
+        self.temperatures: Temperatures = config.temperature_object()
+
+    def logits(self, texts: Sequence[str], targets: Sequence[str]) -> dict[str, FloatArray]:
+        """Return log-probabilities as logits, so temperature scaling applies as for the model."""
+        rows = as_rows(texts, targets)
+        out: dict[str, FloatArray] = {}
+        for task, pipe in self.pipelines.items():
+            # scikit-learn orders classes alphabetically; reorder columns to our label order.
+            classes = [str(c) for c in pipe.classes_]
+            missing = [lab for lab in TASKS[task] if lab not in classes]
+            if missing:
+                raise ValueError(f"baseline {task} model was trained without labels {missing}")
+            cols = [classes.index(lab) for lab in TASKS[task]]
+            proba = np.asarray(pipe.predict_proba(rows), dtype=np.float64)[:, cols]
+            out[task] = np.log(np.clip(proba, 1e-12, 1.0))
+        return out
+
+    def save(self, directory: Path) -> None:
+        """Write both pipelines (skops) and config.json."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.temperatures = self.temperatures.as_dict()
+        self.config.write(directory)
+        sio.dump(self.pipelines, directory / MODEL_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> BaselineClassifier:
+        """Read an artifact written by ``save``, refusing unexpected types."""
+        directory = Path(directory)
+        config = ArtifactConfig.read(directory)
+        path = directory / MODEL_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"baseline artifact {directory} has no {MODEL_FILE}; retrain with `stance train`"
+            )
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise ValueError(f"baseline file {path} holds unexpected types {untrusted}; refusing")
+        pipelines = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        return cls(pipelines["stance"], pipelines["sentiment"], config)

@@ -1,0 +1,174 @@
+"""The fine-tuned transformer: one encoder, two heads (stance, sentiment), one forward pass.
+
+The input is the pair (target, sentence), so the encoder reads the target before the sentence and
+stance can depend on it; sentiment shares the same pass. Pooling is the attention-masked mean of
+the last hidden states, as all-MiniLM-L6-v2 was trained with (sentence-transformers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from model.artifact import ArtifactConfig
+from model.labels import SENTIMENT_LABELS, STANCE_LABELS
+from model.predictor import CalibratedMixin, FloatArray, Temperatures
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "model.safetensors"
+ENCODER_DIR = "encoder"
+TOKENIZER_DIR = "tokenizer"
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average the token vectors of ``hidden`` where ``mask`` is 1."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+class DualHeadModel(nn.Module):
+    """A pretrained encoder with a stance head and a sentiment head on the pooled output."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.stance_head = nn.Linear(hidden_size, len(STANCE_LABELS))
+        self.sentiment_head = nn.Linear(hidden_size, len(SENTIMENT_LABELS))
+        self.sentiment_loss_weight = 1.0
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        stance_labels: torch.Tensor | None = None,
+        sentiment_labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Return both tasks' logits, and the summed cross-entropy loss when labels are given."""
+        kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**kwargs).last_hidden_state
+        pooled = self.dropout(mean_pool(hidden, attention_mask))
+        out = {
+            "stance_logits": self.stance_head(pooled),
+            "sentiment_logits": self.sentiment_head(pooled),
+        }
+        if stance_labels is not None and sentiment_labels is not None:
+            ce = nn.functional.cross_entropy
+            out["loss"] = ce(out["stance_logits"], stance_labels) + (
+                self.sentiment_loss_weight * ce(out["sentiment_logits"], sentiment_labels)
+            )
+        return out
+
+
+def build_model(base_model: str | Path, dropout: float = 0.1) -> DualHeadModel:
+    """Load a pretrained encoder from a local HF folder and put fresh heads on it."""
+    path = Path(base_model)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"base model {base_model} is not a local Hugging Face model folder (no config.json); "
+            "name a folder holding config.json, weights and tokenizer files"
+        )
+    encoder = AutoModel.from_pretrained(str(path))
+    return DualHeadModel(encoder, int(encoder.config.hidden_size), dropout=dropout)
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    targets: Sequence[str],
+    max_length: int,
+) -> dict[str, torch.Tensor]:
+    """Tokenize (target, sentence) pairs; long pairs are cut from the longer side."""
+    batch = tokenizer(
+        list(targets),
+        list(texts),
+        truncation="longest_first",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    )
+    return dict(batch)
+
+
+class TransformerClassifier(CalibratedMixin):
+    """The fine-tuned dual-head transformer behind the Classifier contract."""
+
+    backend = "transformer"
+
+    def __init__(
+        self,
+        model: DualHeadModel,
+        tokenizer: PreTrainedTokenizerBase,
+        config: ArtifactConfig,
+        device: str = "cpu",
+        batch_size: int = 32,
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.device = device
+        self.batch_size = batch_size
+        self.temperatures: Temperatures = config.temperature_object()
+
+    @torch.inference_mode()
+    def logits(self, texts: Sequence[str], targets: Sequence[str]) -> dict[str, FloatArray]:
+        """Return raw logits for both tasks, batching by length for speed."""
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        stance = np.zeros((len(texts), len(STANCE_LABELS)))
+        sentiment = np.zeros((len(texts), len(SENTIMENT_LABELS)))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            batch = encode(
+                self.tokenizer,
+                [texts[i] for i in idx],
+                [targets[i] for i in idx],
+                self.config.max_length,
+            )
+            out = self.model(**{k: v.to(self.device) for k, v in batch.items()})
+            stance[idx] = out["stance_logits"].float().cpu().numpy()
+            sentiment[idx] = out["sentiment_logits"].float().cpu().numpy()
+        return {"stance": stance, "sentiment": sentiment}
+
+    def save(self, directory: Path) -> None:
+        """Write weights (safetensors), encoder config, tokenizer and config.json."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.temperatures = self.temperatures.as_dict()
+        self.config.write(directory)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS_FILE))
+        self.model.encoder.config.save_pretrained(str(directory / ENCODER_DIR))
+        self.tokenizer.save_pretrained(str(directory / TOKENIZER_DIR))
+
+    @classmethod
+    def load(cls, directory: Path, device: str = "cpu") -> TransformerClassifier:
+        """Read an artifact written by ``save``."""
+        directory = Path(directory)
+        config = ArtifactConfig.read(directory)
+        weights = directory / WEIGHTS_FILE
+        if not weights.is_file():
+            raise FileNotFoundError(
+                f"transformer artifact {directory} has no {WEIGHTS_FILE}; retrain with "
+                "`stance train`"
+            )
+        encoder_config = AutoConfig.from_pretrained(str(directory / ENCODER_DIR))
+        encoder = AutoModel.from_config(encoder_config)
+        model = DualHeadModel(encoder, int(encoder_config.hidden_size))
+        try:
+            model.load_state_dict(load_file(str(weights)))
+        except Exception as exc:  # safetensors raises several types for a damaged file
+            raise ValueError(f"corrupt transformer weights {weights}: {exc}") from exc
+        tokenizer = AutoTokenizer.from_pretrained(str(directory / TOKENIZER_DIR))
+        return cls(model, tokenizer, config, device=device)

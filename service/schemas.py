@@ -1,0 +1,89 @@
+"""Request and response schemas of the HTTP API (pydantic); limits live here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from bentoml import IODescriptor
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from model.labels import DEFAULT_TARGET
+
+MAX_SENTENCES = 1000
+MAX_SENTENCE_CHARS = 5000
+MAX_TARGET_CHARS = 200
+
+
+def _check_text(value: str, what: str, limit: int) -> str:
+    if not value.strip():
+        raise ValueError(f"{what} is empty or whitespace; send non-empty text")
+    if len(value) > limit:
+        raise ValueError(f"{what} has {len(value)} characters; the limit is {limit}")
+    if "\x00" in value:
+        raise ValueError(f"{what} contains a NUL character")
+    return value
+
+
+class ClassifyRequest(IODescriptor):
+    """Body of POST /classify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentences: Annotated[list[str], Field(min_length=1, max_length=MAX_SENTENCES)] = Field(
+        description=f"1 to {MAX_SENTENCES} sentences, each 1 to {MAX_SENTENCE_CHARS} characters",
+        examples=[["Russia will continue cooperation with Iran despite US threats."]],
+    )
+    target: str = Field(
+        default=DEFAULT_TARGET,
+        description="the sanctions regime stance is judged against, in free text",
+        examples=["US sanctions on Iran"],
+    )
+
+    @field_validator("sentences")
+    @classmethod
+    def _sentences(cls, value: list[str]) -> list[str]:
+        for i, s in enumerate(value):
+            _check_text(s, f"sentence {i}", MAX_SENTENCE_CHARS)
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return _check_text(value, "target", MAX_TARGET_CHARS)
+
+
+class StanceScores(BaseModel):
+    """Calibrated stance probabilities (sum to 1)."""
+
+    favor: float
+    against: float
+    none: float
+
+
+class SentimentScores(BaseModel):
+    """Calibrated sentiment probabilities (sum to 1)."""
+
+    positive: float
+    negative: float
+    neutral: float
+
+
+class SentenceResult(BaseModel):
+    """One sentence's answer."""
+
+    text: str
+    target: str
+    stance: str
+    stance_scores: StanceScores
+    sentiment: str
+    sentiment_scores: SentimentScores
+    model: str
+
+
+class ClassifyResponse(IODescriptor):
+    """Body of the /classify answer: one result per sentence, in request order."""
+
+    model: str
+    backend: str
+    target: str
+    results: list[SentenceResult]

@@ -1,0 +1,72 @@
+"""BentoML service: POST /classify answers stance and sentiment for each sentence.
+
+The model is ``stance-classifier:latest`` from the model store, or the tag in
+``$STANCE_MODEL_TAG``; ``$STANCE_BACKEND`` picks transformer (default) or baseline. Requests
+are split into (sentence, target) pairs and sent through an adaptively batched inner API, so
+concurrent requests share forward passes.
+
+Example:
+    bentoml serve service.service:StanceService --port 3000
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import bentoml
+import numpy as np
+
+from model import load_classifier
+from model.labels import SENTIMENT_LABELS, STANCE_LABELS
+from model.predictor import to_predictions, TaskProbabilities
+from service.schemas import ClassifyRequest, ClassifyResponse, SentenceResult
+
+logger = logging.getLogger(__name__)
+
+MODEL_TAG = os.environ.get("STANCE_MODEL_TAG", "stance-classifier:latest")
+BACKEND = os.environ.get("STANCE_BACKEND", "transformer")
+BATCH_SIZE = 64
+
+
+@bentoml.service(traffic={"timeout": 120, "max_concurrency": 256}, workers=1)
+class StanceService:
+    """Stance toward a free-text sanctions target, and sentence sentiment."""
+
+    model_ref = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        if BACKEND not in ("transformer", "baseline"):
+            raise RuntimeError(f"STANCE_BACKEND={BACKEND!r}; expected transformer or baseline")
+        if self.model_ref.stored is None:
+            raise RuntimeError(
+                f"model {MODEL_TAG} is not in the BentoML store; train one with "
+                "`stance train --config configs/us_sanctions.yaml`"
+            )
+        folder = Path(self.model_ref.stored.path) / BACKEND
+        self.classifier = load_classifier(folder)
+        self.tag = str(self.model_ref.stored.tag)
+        logger.info("loaded %s (%s)", self.tag, BACKEND)
+
+    @bentoml.api(batchable=True, max_batch_size=BATCH_SIZE, max_latency_ms=30000)
+    def infer(self, pairs: list[list[str]]) -> list[list[float]]:
+        """Inner batched API: [[sentence, target], ...] -> [[6 probabilities], ...]."""
+        if not pairs:
+            return []
+        probs = self.classifier.predict_proba([p[0] for p in pairs], [p[1] for p in pairs])
+        return np.hstack([probs.stance, probs.sentiment]).tolist()  # type: ignore[no-any-return]
+
+    @bentoml.api(route="/classify", input_spec=ClassifyRequest, output_spec=ClassifyResponse)
+    async def classify(self, sentences: list[str], target: str) -> ClassifyResponse:
+        """Classify each sentence's stance toward ``target`` and its sentiment."""
+        rows = np.asarray(
+            await self.to_async.infer([[s, target] for s in sentences]), dtype=np.float64
+        )
+        n_stance = len(STANCE_LABELS)
+        probs = TaskProbabilities(stance=rows[:, :n_stance], sentiment=rows[:, n_stance:])
+        results = [
+            SentenceResult(text=s, target=target, model=self.tag, **p.as_dict())  # type: ignore[arg-type]
+            for s, p in zip(sentences, to_predictions(probs), strict=True)
+        ]
+        return ClassifyResponse(model=self.tag, backend=BACKEND, target=target, results=results)

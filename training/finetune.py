@@ -1,0 +1,165 @@
+"""Fine-tune a pretrained encoder with two heads using the Hugging Face ``Trainer``.
+
+Seeded and reproducible on CPU; evaluates on validation every epoch and keeps the best epoch by
+stance macro-F1, stopping early when it stops improving.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from transformers import (
+    AutoTokenizer,
+    EarlyStoppingCallback,
+    EvalPrediction,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+from model.artifact import ArtifactConfig
+from model.labels import SENTIMENT_LABELS, STANCE_LABELS
+from model.transformer import TransformerClassifier, build_model
+from training.config import TransformerConfig
+from training.data import Example
+
+logger = logging.getLogger(__name__)
+
+
+class PairDataset(torch.utils.data.Dataset[dict[str, Any]]):
+    """(target, sentence) pairs with both labels, tokenized once."""
+
+    def __init__(
+        self, examples: list[Example], tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> None:
+        self.features = tokenizer(
+            [e.target for e in examples],
+            [e.text for e in examples],
+            truncation="longest_first",
+            max_length=max_length,
+        )
+        self.stance = [STANCE_LABELS.index(e.stance) for e in examples]
+        self.sentiment = [SENTIMENT_LABELS.index(e.sentiment) for e in examples]
+
+    def __len__(self) -> int:
+        return len(self.stance)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        item = {k: v[i] for k, v in self.features.items()}
+        item["stance_labels"] = self.stance[i]
+        item["sentiment_labels"] = self.sentiment[i]
+        return item
+
+
+class PairCollator:
+    """Pad token features, stack the two label columns."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        labels = {k: torch.tensor([it.pop(k) for it in items]) for k in ("stance_labels", "sentiment_labels")}
+        batch = dict(self.tokenizer.pad(items, return_tensors="pt"))
+        batch.update(labels)
+        return batch
+
+
+def compute_metrics(pred: EvalPrediction) -> dict[str, float]:
+    """Macro-F1 of both heads on the validation split."""
+    stance_logits, sentiment_logits = pred.predictions[0], pred.predictions[1]
+    stance_true, sentiment_true = pred.label_ids[0], pred.label_ids[1]
+    stance_f1 = f1_score(stance_true, np.argmax(stance_logits, -1), average="macro")
+    sentiment_f1 = f1_score(sentiment_true, np.argmax(sentiment_logits, -1), average="macro")
+    return {
+        "stance_macro_f1": float(stance_f1),
+        "sentiment_macro_f1": float(sentiment_f1),
+        "mean_macro_f1": float((stance_f1 + sentiment_f1) / 2),
+    }
+
+
+def fine_tune(
+    train: list[Example],
+    validation: list[Example],
+    config: TransformerConfig,
+    base_model: Path,
+    seed: int,
+    data_hash: str,
+    work_dir: Path,
+) -> tuple[TransformerClassifier, dict[str, Any]]:
+    """Fine-tune and return the best-on-validation classifier and a training log summary."""
+    set_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if config.max_train_examples is not None and len(train) > config.max_train_examples:
+        rng = np.random.default_rng(seed)
+        keep = sorted(rng.choice(len(train), config.max_train_examples, replace=False))
+        train = [train[i] for i in keep]
+        logger.warning("training on %d of the training examples (max_train_examples)", len(train))
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+    model = build_model(base_model, dropout=config.dropout)
+    model.sentiment_loss_weight = config.sentiment_loss_weight
+    train_ds = PairDataset(train, tokenizer, config.max_length)
+    val_ds = PairDataset(validation, tokenizer, config.max_length)
+    steps_per_epoch = math.ceil(len(train_ds) / config.batch_size)
+    args = TrainingArguments(
+        output_dir=str(work_dir),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(config.warmup_ratio * steps_per_epoch * config.epochs),
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="stance_macro_f1",
+        greater_is_better=True,
+        logging_steps=max(1, steps_per_epoch // 4),
+        report_to=[],
+        seed=seed,
+        data_seed=seed,
+        use_cpu=True,
+        label_names=["stance_labels", "sentiment_labels"],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=val_ds,
+        data_collator=PairCollator(tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)],
+    )
+    result = trainer.train()
+    history = [
+        {k: v for k, v in row.items() if k.startswith("eval_") or k == "epoch"}
+        for row in trainer.state.log_history
+        if "eval_stance_macro_f1" in row
+    ]
+    artifact = ArtifactConfig(
+        backend="transformer",
+        base_model=str(base_model),
+        max_length=config.max_length,
+        seed=seed,
+        data_hash=data_hash,
+        extra={"training": config.model_dump(mode="json")},
+    )
+    clf = TransformerClassifier(trainer.model, tokenizer, artifact)  # type: ignore[arg-type]
+    summary = {
+        "train_seconds": float(result.metrics.get("train_runtime", 0.0)),
+        "train_examples": len(train_ds),
+        "epochs_run": float(trainer.state.epoch or 0.0),
+        "best_checkpoint_metric": trainer.state.best_metric,
+        "validation_history": history,
+    }
+    return clf, summary
+

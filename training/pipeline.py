@@ -1,0 +1,184 @@
+"""The two jobs behind the CLI: train (both backends, calibrate, evaluate, report, store) and
+evaluate (any corpus file against a stored model).
+
+Example:
+    stance train --config configs/us_sanctions.yaml
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.labels import TASKS
+from model.predictor import Classifier, Temperatures
+from training.baseline import fit_baseline
+from training.calibration import fit_temperature
+from training.config import RunConfig, resolve_base_model
+from training.data import Example, file_hash, read_examples
+from training.evaluation import TaskResult, evaluate, paired_comparison
+from training.finetune import fine_tune
+from training.report import Results, publish_latest, write_report
+from training.store import save_to_store
+
+logger = logging.getLogger(__name__)
+
+
+def run_id(prefix: str) -> str:
+    """Return a sortable, unique-enough run id."""
+    return f"{prefix}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+
+
+def check_labels_present(examples: list[Example], split: str) -> None:
+    """Raise when a split lacks any label of either task (a model could not learn it)."""
+    for task, labels in TASKS.items():
+        found = {getattr(e, task) for e in examples}
+        missing = [lab for lab in labels if lab not in found]
+        if missing:
+            raise ValueError(f"the {split} split has no {task} examples labelled {missing}")
+
+
+def calibrate(clf: Classifier, validation: list[Example]) -> Temperatures:
+    """Fit one temperature per task on validation logits and set it on ``clf``."""
+    raw = clf.logits([e.text for e in validation], [e.target for e in validation])
+    temps = {}
+    for task, labels in TASKS.items():
+        y = np.array([labels.index(getattr(e, task)) for e in validation])
+        temps[task] = fit_temperature(raw[task], y)
+    clf.temperatures = Temperatures(stance=temps["stance"], sentiment=temps["sentiment"], fitted=True)
+    return clf.temperatures
+
+
+def load_eval_sets(config: RunConfig) -> dict[str, list[Example]]:
+    """The test split plus every extra evaluation set that exists on this machine."""
+    sets = {"test": read_examples(config.data.test)}
+    for name, path in config.data.extra_eval.items():
+        if Path(path).is_file():
+            sets[name] = read_examples(path)
+        else:
+            logger.warning("extra evaluation set %r not found at %s; skipped", name, path)
+    return sets
+
+
+def score_all(
+    models: dict[str, Classifier], sets: dict[str, list[Example]], seed: int
+) -> tuple[Results, dict[str, Any]]:
+    """Evaluate every model on every set; compare transformer with baseline where both exist."""
+    results: Results = {}
+    comparisons: dict[str, Any] = {}
+    for name, examples in sets.items():
+        results[name] = {b: evaluate(m, examples, seed) for b, m in models.items()}
+        if {"transformer", "baseline"} <= set(models):
+            t, b = results[name]["transformer"], results[name]["baseline"]
+            comparisons[name] = {
+                task: paired_comparison(t[task], b[task], examples, seed) for task in TASKS
+            }
+    return results, comparisons
+
+
+def headline(results: Results) -> dict[str, Any]:
+    """Small metrics dict for the model store metadata."""
+    return {
+        f"{s}/{b}/{t}_macro_f1": round(r.metrics["macro_f1"], 4)
+        for s, by_b in results.items()
+        for b, by_t in by_b.items()
+        for t, r in by_t.items()
+    }
+
+
+def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
+    """Train both backends, calibrate, evaluate, write the report; return the run summary."""
+    rid = run_id(config.name)
+    run_dir = config.output.runs_dir / rid
+    train = read_examples(config.data.train)
+    validation = read_examples(config.data.validation)
+    check_labels_present(train, "train")
+    sets = load_eval_sets(config)
+    data_hash = file_hash(config.data.train, config.data.validation, config.data.test)
+    logger.info("data: %d train, %d validation; hash %s", len(train), len(validation), data_hash)
+
+    started = time.perf_counter()
+    baseline, chosen_c = fit_baseline(train, validation, config.baseline, config.seed, data_hash)
+    baseline_seconds = time.perf_counter() - started
+    base_model = resolve_base_model(config.transformer.base_model)
+    started = time.perf_counter()
+    transformer, train_log = fine_tune(
+        train, validation, config.transformer, base_model, config.seed, data_hash,
+        run_dir / "trainer",
+    )  # fmt: skip
+    train_seconds = time.perf_counter() - started
+    models: dict[str, Classifier] = {"transformer": transformer, "baseline": baseline}
+    temperatures = {b: calibrate(m, validation).as_dict() for b, m in models.items()}
+
+    artifact_root = run_dir / "artifact"
+    for backend, clf in models.items():
+        clf.config.extra["run_config"] = config.model_dump(mode="json")  # type: ignore[attr-defined]
+        clf.save(artifact_root / backend)
+
+    results, comparisons = score_all(models, sets, config.seed)
+    summary: dict[str, Any] = {
+        "run_id": rid,
+        "config_name": config.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_hash": data_hash,
+        "config": config.model_dump(mode="json"),
+        "train_seconds": round(train_seconds, 1),
+        "baseline_seconds": round(baseline_seconds, 1),
+        "baseline_C": chosen_c,
+        "temperatures": temperatures,
+        "training_log": train_log,
+        "comparisons": comparisons,
+        "sizes": {"train": len(train), "validation": len(validation)}
+        | {k: len(v) for k, v in sets.items()},
+    }
+    if save:
+        summary["model_tag"] = save_to_store(
+            config.output.model_name,
+            artifact_root,
+            {
+                "metrics": headline(results),
+                "config": config.model_dump(mode="json"),
+                "config_digest": config.digest(),
+                "data_hash": data_hash,
+                "run_id": rid,
+                "temperatures": temperatures,
+            },
+        )
+    report_dir = write_report(config.output.reports_dir / rid, summary, results)
+    publish_latest(report_dir)
+    summary["report_dir"] = str(report_dir)
+    summary["headline"] = headline(results)
+    return summary
+
+
+def run_evaluation(
+    models: dict[str, Classifier], examples: list[Example], name: str, reports_dir: Path,
+    model_tag: str, seed: int = 0,
+) -> tuple[dict[str, Any], Results]:  # fmt: skip
+    """Evaluate loaded models on one corpus file and write a report."""
+    results, comparisons = score_all(models, {name: examples}, seed)
+    rid = run_id("evaluate")
+    summary = {
+        "run_id": rid,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_tag": model_tag,
+        "comparisons": comparisons,
+    }
+    out = write_report(reports_dir / rid, summary, results)
+    summary["report_dir"] = str(out)
+    summary["headline"] = headline(results)
+    return summary, results
+
+
+def task_metrics(results: Results) -> dict[str, Any]:
+    """Flatten results to {set: {backend: {task: metrics + ci}}} for printing."""
+    def one(r: TaskResult) -> dict[str, Any]:
+        return r.metrics | {"ci95": r.ci95, "ece": r.ece}
+
+    return {s: {b: {t: one(r) for t, r in bt.items()} for b, bt in bb.items()}
+            for s, bb in results.items()}  # fmt: skip

@@ -1,0 +1,178 @@
+"""Render an evaluation report: ``metrics.json``, ``report.md``, ``report.html`` and PNG plots.
+
+Transformer and baseline are shown side by side on every evaluation set.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from model.labels import TASKS  # noqa: E402
+from training.evaluation import TaskResult  # noqa: E402
+
+# results[eval_set][backend][task] -> TaskResult
+Results = dict[str, dict[str, dict[str, TaskResult]]]
+
+
+def plot_confusion(result: TaskResult, title: str, path: Path) -> None:
+    """Save a labelled confusion-matrix heat map."""
+    labels = TASKS[result.task]
+    fig, ax = plt.subplots(figsize=(3.6, 3.2), dpi=110)
+    ax.imshow(result.confusion, cmap="Blues")
+    for i, row in enumerate(result.confusion):
+        for j, v in enumerate(row):
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_reliability(results: dict[str, TaskResult], title: str, path: Path) -> None:
+    """Save a reliability diagram with one line per backend."""
+    fig, ax = plt.subplots(figsize=(3.6, 3.2), dpi=110)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    for backend, res in results.items():
+        xs = [b["confidence"] for b in res.reliability]
+        ys = [b["accuracy"] for b in res.reliability]
+        ax.plot(xs, ys, "o-", label=f"{backend} (ECE {res.ece:.3f})")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _fmt(res: TaskResult, key: str) -> str:
+    lo, hi = res.ci95.get(key, [float("nan"), float("nan")])
+    return f"{res.metrics[key]:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> str:
+    """Return the Markdown report."""
+    lines = [f"# Evaluation report: {summary['run_id']}", ""]
+    for key in ("config_name", "created", "model_tag", "data_hash", "train_seconds"):
+        if key in summary:
+            lines.append(f"- **{key}**: {summary[key]}")
+    lines += ["", "Values are point estimates with 95% bootstrap intervals (documents resampled).", ""]
+    for eval_set, by_backend in results.items():
+        n = next(iter(by_backend.values()))["stance"].metrics["n"]
+        lines += [f"## {eval_set} (n = {n})", ""]
+        lines += ["| task | metric | " + " | ".join(by_backend) + " |",
+                  "|---|---|" + "---|" * len(by_backend)]  # fmt: skip
+        for task in TASKS:
+            keys = ["macro_f1", "accuracy"] + (["f_avg"] if task == "stance" else [])
+            for key in keys:
+                cells = " | ".join(_fmt(r[task], key) for r in by_backend.values())
+                lines.append(f"| {task} | {key} | {cells} |")
+            cells = " | ".join(f"{r[task].ece:.3f}" for r in by_backend.values())
+            lines.append(f"| {task} | ECE | {cells} |")
+        lines.append("")
+        for task in TASKS:
+            lines.append(f"Per-class F1, {task}: " + "; ".join(
+                f"{b}: " + ", ".join(f"{lab} {v['f1']:.2f}" for lab, v in r[task].per_class.items())
+                for b, r in by_backend.items()
+            ))  # fmt: skip
+        comp = summary.get("comparisons", {}).get(eval_set)
+        if comp:
+            lines.append("")
+            for task, c in comp.items():
+                lines.append(
+                    f"- {task}: transformer minus baseline macro-F1 = {c['difference']:+.3f} "
+                    f"(95% CI {c['ci95_low']:+.3f} to {c['ci95_high']:+.3f}, paired bootstrap "
+                    f"p = {c['p_value']:.3f})"
+                )
+        lines.append("")
+    if images:
+        lines += ["## Plots", ""] + [f"![{Path(i).stem}]({i})" for i in images] + [""]
+    return "\n".join(lines)
+
+
+def to_html(md_text: str, out_dir: Path) -> str:
+    """Render the Markdown report as a self-contained HTML page (images inlined)."""
+    body, table = [], []
+
+    def flush() -> None:
+        if table:
+            rows = [r for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
+            cells = [[html.escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
+            head = "".join(f"<th>{c}</th>" for c in cells[0])
+            rest = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
+            body.append(f"<table><tr>{head}</tr>{rest}</table>")
+            table.clear()
+
+    for line in md_text.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        if line.startswith("!["):
+            src = line[line.index("(") + 1 : -1]
+            data = base64.b64encode((out_dir / src).read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(src)}" src="data:image/png;base64,{data}">')
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("- "):
+            body.append(f"<li>{html.escape(line[2:]).replace('**', '')}</li>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+             "padding:3px 8px;font-size:13px}img{margin:4px}")  # fmt: skip
+    return f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style>" \
+        f"<title>Evaluation report</title></head><body>{''.join(body)}</body></html>\n"
+
+
+def write_report(out_dir: Path, summary: dict[str, Any], results: Results) -> Path:
+    """Write metrics.json, report.md, report.html and plots into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = []
+    for eval_set, by_backend in results.items():
+        for task in TASKS:
+            for backend, res in by_backend.items():
+                name = f"confusion_{eval_set}_{task}_{backend}.png"
+                plot_confusion(res[task], f"{eval_set} {task} {backend}", out_dir / name)
+                images.append(name)
+            name = f"reliability_{eval_set}_{task}.png"
+            plot_reliability({b: r[task] for b, r in by_backend.items()},
+                             f"{eval_set} {task}", out_dir / name)  # fmt: skip
+            images.append(name)
+    metrics = dict(summary) | {
+        "results": {
+            s: {b: {t: r.as_dict() for t, r in by_task.items()} for b, by_task in by_b.items()}
+            for s, by_b in results.items()
+        }
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    md = markdown(summary, results, images)
+    (out_dir / "report.md").write_text(md, encoding="utf-8")
+    (out_dir / "report.html").write_text(to_html(md, out_dir), encoding="utf-8")
+    return out_dir
+
+
+def publish_latest(run_dir: Path) -> Path:
+    """Copy a run's report to ``<reports>/latest`` (a copy, not a link, so it survives moves)."""
+    latest = run_dir.parent / "latest"
+    if latest.exists():
+        shutil.rmtree(latest)
+    shutil.copytree(run_dir, latest)
+    return latest
