@@ -17,6 +17,7 @@ from pathlib import Path
 
 import bentoml
 import numpy as np
+from bentoml.exceptions import BentoMLException
 
 from model import load_classifier
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
@@ -30,6 +31,20 @@ BACKEND = os.environ.get("STANCE_BACKEND", "transformer")
 BATCH_SIZE = 64
 
 
+def require_model(tag: str) -> None:
+    """Fail at import, before BentoML tries a remote store, when ``tag`` is not stored here."""
+    try:
+        bentoml.models.get(tag)
+    except BentoMLException:
+        raise RuntimeError(
+            f"model {tag} is not in the BentoML store; train one with "
+            "`stance train --config configs/us_sanctions.yaml` or set STANCE_MODEL_TAG"
+        ) from None
+
+
+require_model(MODEL_TAG)
+
+
 @bentoml.service(traffic={"timeout": 120, "max_concurrency": 256}, workers=1)
 class StanceService:
     """Stance toward a free-text sanctions target, and sentence sentiment."""
@@ -39,14 +54,9 @@ class StanceService:
     def __init__(self) -> None:
         if BACKEND not in ("transformer", "baseline"):
             raise RuntimeError(f"STANCE_BACKEND={BACKEND!r}; expected transformer or baseline")
-        if self.model_ref.stored is None:
-            raise RuntimeError(
-                f"model {MODEL_TAG} is not in the BentoML store; train one with "
-                "`stance train --config configs/us_sanctions.yaml`"
-            )
-        folder = Path(self.model_ref.stored.path) / BACKEND
-        self.classifier = load_classifier(folder)
-        self.tag = str(self.model_ref.stored.tag)
+        stored = self.model_ref  # resolved from the model store
+        self.classifier = load_classifier(Path(stored.path) / BACKEND)
+        self.tag = str(stored.tag)
         logger.info("loaded %s (%s)", self.tag, BACKEND)
 
     @bentoml.api(batchable=True, max_batch_size=BATCH_SIZE, max_latency_ms=30000)

@@ -125,7 +125,7 @@ def test_concurrent_requests_are_answered_each_with_its_own_sentences(server):
         ({"sentences": [""]}, "sentence 0 is empty or whitespace"),
         ({"sentences": ["   "]}, "sentence 0 is empty or whitespace"),
         ({"sentences": [3]}, "valid string"),
-        ({"sentences": None}, "valid list"),
+        ({"sentences": None}, "Input should be a valid array"),
         ({}, "Field required"),
         ({"sentences": ["ok"], "colour": "red"}, "Extra inputs are not permitted"),
         ({"sentences": ["ok"] * 1001}, "at most 1000 items"),

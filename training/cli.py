@@ -128,14 +128,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise ValueError("give either sentences as arguments or --input, not both")
     if args.target is not None and not args.target.strip():
         raise ValueError("--target must be a non-empty string")
-    clf, tag = _load(args.backend, args.model)
-    default = args.target or _default_target(clf)
     if args.input is not None:
         rows = list(_read_jsonl(args.input))
     else:
         rows = [{"text": s} for s in args.sentences if s.strip()]
         if not rows:
             raise ValueError("every sentence given is empty")
+    clf, tag = _load(args.backend, args.model)
+    default = args.target or _default_target(clf)
     out_lines = []
     bar = tqdm(total=len(rows), desc="predict", unit="sent", disable=len(rows) < PREDICT_BATCH)
     for start in range(0, len(rows), PREDICT_BATCH):
