@@ -50,7 +50,11 @@ def make_pipeline(c: float, seed: int, use_target: bool = True) -> Pipeline:
         (
             "char",
             TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=80000
+                analyzer="char_wb",
+                ngram_range=(2, 5),
+                min_df=2,
+                sublinear_tf=True,
+                max_features=80000,
             ),
             TEXT_COLUMN,
         ),

@@ -140,6 +140,7 @@ class CalibratedMixin:
     temperatures: Temperatures
 
     def logits(self, texts: Sequence[str], targets: Sequence[str]) -> dict[str, FloatArray]:
+        """Return uncalibrated logits; each backend implements this."""
         raise NotImplementedError
 
     def predict_proba(self, texts: Sequence[str], targets: Sequence[str]) -> TaskProbabilities:

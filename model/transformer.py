@@ -149,7 +149,9 @@ class TransformerClassifier(CalibratedMixin):
         self.config.write(directory)
         state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
         save_file(state, str(directory / WEIGHTS_FILE))
-        self.model.encoder.config.save_pretrained(str(directory / ENCODER_DIR))
+        self.model.encoder.config.save_pretrained(  # type: ignore[union-attr,operator]
+            str(directory / ENCODER_DIR)
+        )
         self.tokenizer.save_pretrained(str(directory / TOKENIZER_DIR))
 
     @classmethod
@@ -164,7 +166,7 @@ class TransformerClassifier(CalibratedMixin):
                 "`stance train`"
             )
         encoder_config = AutoConfig.from_pretrained(str(directory / ENCODER_DIR))
-        encoder = AutoModel.from_config(encoder_config)
+        encoder = AutoModel.from_config(encoder_config)  # type: ignore[no-untyped-call]
         model = DualHeadModel(encoder, int(encoder_config.hidden_size))
         try:
             model.load_state_dict(load_file(str(weights)))

@@ -20,8 +20,8 @@ import numpy as np
 from bentoml.exceptions import BentoMLException
 
 from model import load_classifier
-from model.labels import SENTIMENT_LABELS, STANCE_LABELS
-from model.predictor import to_predictions, TaskProbabilities
+from model.labels import STANCE_LABELS
+from model.predictor import TaskProbabilities, to_predictions
 from service.schemas import ClassifyRequest, ClassifyResponse, SentenceResult
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,10 @@ class StanceService:
     async def classify(self, sentences: list[str], target: str) -> ClassifyResponse:
         """Classify each sentence's stance toward ``target`` and its sentiment."""
         rows = np.asarray(
-            await self.to_async.infer([[s, target] for s in sentences]), dtype=np.float64
+            await self.to_async.infer(  # type: ignore[attr-defined]
+                [[s, target] for s in sentences]
+            ),
+            dtype=np.float64,
         )
         n_stance = len(STANCE_LABELS)
         probs = TaskProbabilities(stance=rows[:, :n_stance], sentiment=rows[:, n_stance:])

@@ -40,9 +40,13 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> 
     tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
     tokenizer.save_pretrained(str(folder))
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=64, max_position_embeddings=128,
-    )  # fmt: skip
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(str(folder))
     return folder
 
@@ -51,8 +55,13 @@ def write_config(path: Path, corpus: Path, encoder: str, out: Path, **transforme
     """Write a run config over the fixture corpus."""
     import yaml
 
-    settings = {"base_model": encoder, "max_length": 48, "epochs": 2, "batch_size": 8,
-                "learning_rate": 1e-3} | transformer  # fmt: skip
+    settings = {
+        "base_model": encoder,
+        "max_length": 48,
+        "epochs": 2,
+        "batch_size": 8,
+        "learning_rate": 1e-3,
+    } | transformer
     config = {
         "name": "fixture",
         "seed": 7,
@@ -63,15 +72,20 @@ def write_config(path: Path, corpus: Path, encoder: str, out: Path, **transforme
         },
         "baseline": {"c_grid": [1.0, 10.0]},
         "transformer": settings,
-        "output": {"reports_dir": str(out / "reports"), "runs_dir": str(out / "runs"),
-                   "model_name": "stance-fixture"},  # fmt: skip
+        "output": {
+            "reports_dir": str(out / "reports"),
+            "runs_dir": str(out / "runs"),
+            "model_name": "stance-fixture",
+        },
     }
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, tiny_encoder: Path) -> dict:
+def tiny_run(
+    tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, tiny_encoder: Path
+) -> dict:
     """A full `stance train` over the fixture corpus with the tiny encoder (seconds)."""
     from training.config import load_config
     from training.pipeline import run_training

@@ -73,5 +73,7 @@ def test_wrong_format_version_is_a_clear_error(artifact, tmp_path):
 
 
 def test_missing_artifact_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match=re.escape("config.json is missing; train one with")):
+    with pytest.raises(
+        FileNotFoundError, match=re.escape("config.json is missing; train one with")
+    ):
         load_classifier(tmp_path)

@@ -41,14 +41,30 @@ def test_store_metadata_holds_metrics_config_and_data_hash(tiny_run):
 
 def test_predict_jsonl_contract(tiny_run, tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text('{"text": "Sanctions are cruel.", "id": 7}\n'
-                   '{"text": "The embargo must stay.", "target": "UN sanctions on Iraq"}\n')
+    src.write_text(
+        '{"text": "Sanctions are cruel.", "id": 7}\n'
+        '{"text": "The embargo must stay.", "target": "UN sanctions on Iraq"}\n'
+    )
     out = tmp_path / "out.jsonl"
-    code = main(["predict", "--input", str(src), "--output", str(out), "--target", "US sanctions",
-                 "--model", tiny_run["model_tag"]])
+    code = main(
+        [
+            "predict",
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--target",
+            "US sanctions",
+            "--model",
+            tiny_run["model_tag"],
+        ]
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["target"] for r in rows] == ["US sanctions", "UN sanctions on Iraq"]  # own target wins
+    assert [r["target"] for r in rows] == [
+        "US sanctions",
+        "UN sanctions on Iraq",
+    ]  # own target wins
     assert rows[0]["id"] == 7  # input fields are kept
     for row in rows:
         assert row["stance"] in ("favor", "against", "none")
@@ -59,8 +75,16 @@ def test_predict_jsonl_contract(tiny_run, tmp_path):
 
 @pytest.mark.parametrize("backend", ["transformer", "baseline"])
 def test_predict_sentence_argument(tiny_run, capsys, backend):
-    code = main(["predict", "Sanctions are illegal.", "--backend", backend,
-                 "--model", str(artifact_root(tiny_run))])
+    code = main(
+        [
+            "predict",
+            "Sanctions are illegal.",
+            "--backend",
+            backend,
+            "--model",
+            str(artifact_root(tiny_run)),
+        ]
+    )
     assert code == 0
     row = json.loads(capsys.readouterr().out)
     assert row["target"] == "US sanctions"  # the trained model's default target
@@ -68,8 +92,17 @@ def test_predict_sentence_argument(tiny_run, capsys, backend):
 
 
 def test_evaluate_prints_metrics_and_writes_report(tiny_run, corpus_dir, tmp_path, capsys):
-    code = main(["evaluate", "--data", str(corpus_dir / "test.jsonl"), "--model",
-                 tiny_run["model_tag"], "--reports-dir", str(tmp_path)])
+    code = main(
+        [
+            "evaluate",
+            "--data",
+            str(corpus_dir / "test.jsonl"),
+            "--model",
+            tiny_run["model_tag"],
+            "--reports-dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out["metrics"]["test"]) == {"transformer", "baseline"}
@@ -80,9 +113,14 @@ def test_evaluate_prints_metrics_and_writes_report(tiny_run, corpus_dir, tmp_pat
     ("argv", "message"),
     [
         (["predict"], "error: give sentences as arguments or --input FILE.jsonl"),
-        (["predict", "x", "--model", "no-such-model:v1"],
-         "error: model 'no-such-model:v1' is not in the BentoML store at"),
-        (["predict", "--input", "missing.jsonl", "--model", "."], "error: input file missing.jsonl not found"),
+        (
+            ["predict", "x", "--model", "no-such-model:v1"],
+            "error: model 'no-such-model:v1' is not in the BentoML store at",
+        ),
+        (
+            ["predict", "--input", "missing.jsonl", "--model", "."],
+            "error: input file missing.jsonl not found",
+        ),
         (["train", "--config", "nope.yaml"], "error: config file nope.yaml not found"),
         (["evaluate", "--data", "nope.jsonl"], "error: corpus file nope.jsonl not found"),
         (["data", "check", "nope"], "error: nope is neither a corpus file nor a folder"),
@@ -99,7 +137,9 @@ def test_predict_rejects_bad_jsonl_lines(tiny_run, tmp_path, capsys):
     src = tmp_path / "bad.jsonl"
     src.write_text('{"text": "ok"}\n{"text": 3}\n')
     assert main(["predict", "--input", str(src), "--model", tiny_run["model_tag"]]) == 2
-    assert re.search(r"bad.jsonl:2: field 'text' must be a non-empty string", capsys.readouterr().err)
+    assert re.search(
+        r"bad.jsonl:2: field 'text' must be a non-empty string", capsys.readouterr().err
+    )
 
 
 def test_data_check_on_the_project_corpus(capsys):

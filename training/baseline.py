@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from sklearn.metrics import f1_score
+from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from model.artifact import ArtifactConfig
@@ -26,7 +27,7 @@ def fit_baseline(
     x_train = as_rows([e.text for e in train], [e.target for e in train])
     x_val = as_rows([e.text for e in validation], [e.target for e in validation])
     chosen: dict[str, float] = {}
-    fitted = {}
+    fitted: dict[str, Pipeline] = {}
     for task in ("stance", "sentiment"):
         y_train = [getattr(e, task) for e in train]
         y_val = [getattr(e, task) for e in validation]

@@ -39,7 +39,12 @@ def expected_calibration_error(
         acc, avg_conf, share = correct[in_bin].mean(), conf[in_bin].mean(), in_bin.mean()
         ece += share * abs(acc - avg_conf)
         bins.append(
-            {"lo": float(lo), "hi": float(hi), "accuracy": float(acc),
-             "confidence": float(avg_conf), "count": int(in_bin.sum())}
-        )  # fmt: skip
+            {
+                "lo": float(lo),
+                "hi": float(hi),
+                "accuracy": float(acc),
+                "confidence": float(avg_conf),
+                "count": int(in_bin.sum()),
+            }
+        )
     return float(ece), bins

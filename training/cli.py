@@ -28,10 +28,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def _add_model_args(p: argparse.ArgumentParser, both: bool = False) -> None:
     choices = (*BACKENDS, "both") if both else BACKENDS
-    p.add_argument("--backend", choices=choices, default="both" if both else "transformer",
-                   help="which model answers (default: %(default)s)")  # fmt: skip
-    p.add_argument("--model", default=None,
-                   help="BentoML store tag (default stance-classifier:latest) or an artifact folder")  # fmt: skip
+    p.add_argument(
+        "--backend",
+        choices=choices,
+        default="both" if both else "transformer",
+        help="which model answers (default: %(default)s)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="BentoML store tag (default stance-classifier:latest) or an artifact folder",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,16 +47,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="fit baseline + fine-tune transformer, evaluate, report, store")
+    p = sub.add_parser(
+        "train", help="fit baseline + fine-tune transformer, evaluate, report, store"
+    )
     p.add_argument("--config", required=True, type=Path, help="YAML run config (see configs/)")
     p.add_argument("--no-save", action="store_true", help="do not write to the model store")
 
     p = sub.add_parser("predict", help="classify sentences from arguments or a JSONL file")
     p.add_argument("sentences", nargs="*", help="sentences to classify (instead of --input)")
-    p.add_argument("--input", type=Path, help='JSONL file, one {"text": ..., "target"?: ...} a line')
+    p.add_argument(
+        "--input", type=Path, help='JSONL file, one {"text": ..., "target"?: ...} a line'
+    )
     p.add_argument("--output", type=Path, help="JSONL output file (default: standard output)")
-    p.add_argument("--target", default=None,
-                   help="target for lines without their own (default: the model's training target)")  # fmt: skip
+    p.add_argument(
+        "--target",
+        default=None,
+        help="target for lines without their own (default: the model's training target)",
+    )
     _add_model_args(p)
 
     p = sub.add_parser("evaluate", help="metrics of stored model(s) on a labelled corpus file")
@@ -66,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = p.add_subparsers(dest="data_command", required=True)
     c = dsub.add_parser("check", help="validate a corpus folder or file; non-zero exit on problems")
     c.add_argument("path", type=Path)
-    c.add_argument("--min-share", type=float, default=0.15,
-                   help="smallest share each label may have (default: %(default)s)")  # fmt: skip
+    c.add_argument(
+        "--min-share",
+        type=float,
+        default=0.15,
+        help="smallest share each label may have (default: %(default)s)",
+    )
     b = dsub.add_parser("build", help="assemble split files from raw document files")
     b.add_argument("--raw", type=Path, default=Path("data/raw"))
     b.add_argument("--out", type=Path, default=Path("data"))
@@ -76,13 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train both backends from a config and store them."""
     from training.config import load_config
     from training.pipeline import run_training
 
     config = load_config(args.config)
     summary = run_training(config, save=not args.no_save)
-    print(json.dumps({k: summary[k] for k in ("run_id", "report_dir", "train_seconds", "headline")}
-                     | {"model_tag": summary.get("model_tag")}, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {k: summary[k] for k in ("run_id", "report_dir", "train_seconds", "headline")}
+            | {"model_tag": summary.get("model_tag")},
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -122,6 +146,7 @@ def _default_target(clf: Any) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify sentences given as arguments or in a JSONL file."""
     if args.input is None and not args.sentences:
         raise ValueError("give sentences as arguments or --input FILE.jsonl")
     if args.input is not None and args.sentences:
@@ -141,10 +166,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for start in range(0, len(rows), PREDICT_BATCH):
         chunk = rows[start : start + PREDICT_BATCH]
         targets = [r.get("target") or default for r in chunk]
-        for row, target, pred in zip(chunk, targets, clf.predict([r["text"] for r in chunk], targets),
-                                     strict=True):  # fmt: skip
-            out_lines.append(json.dumps(row | {"target": target} | pred.as_dict() | {"model": tag},
-                                        ensure_ascii=False))  # fmt: skip
+        for row, target, pred in zip(
+            chunk, targets, clf.predict([r["text"] for r in chunk], targets), strict=True
+        ):
+            out_lines.append(
+                json.dumps(
+                    row | {"target": target} | pred.as_dict() | {"model": tag}, ensure_ascii=False
+                )
+            )
         bar.update(len(chunk))
     bar.close()
     text = "\n".join(out_lines) + "\n"
@@ -160,6 +189,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score stored model(s) on a labelled corpus file."""
     from training.data import read_examples
     from training.pipeline import run_evaluation, task_metrics
 
@@ -169,24 +199,43 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for b in backends:
         models[b], tag = _load(b, args.model)
     summary, results = run_evaluation(models, examples, args.data.stem, args.reports_dir, tag)
-    print(json.dumps({"model": tag, "report_dir": summary["report_dir"],
-                      "metrics": task_metrics(results), "comparisons": summary["comparisons"]},
-                     indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "model": tag,
+                "report_dir": summary["report_dir"],
+                "metrics": task_metrics(results),
+                "comparisons": summary["comparisons"],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Start `bentoml serve` on the chosen model."""
     from training.store import resolve_model
 
     _, tag = resolve_model(args.model, args.backend)  # fail early with a clear message
     env = os.environ | {"STANCE_MODEL_TAG": tag, "STANCE_BACKEND": args.backend}
-    cmd = [sys.executable, "-m", "bentoml", "serve", "service.service:StanceService",
-           "--host", args.host, "--port", str(args.port)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "service.service:StanceService",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
     print(f"serving {tag} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr)
     return subprocess.call(cmd, env=env, cwd=PROJECT_ROOT)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    """Corpus tools: check and build."""
     if args.data_command == "build":
         from training.corpus import build
 
@@ -204,15 +253,22 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "serve": cmd_serve, "data": cmd_data}  # fmt: skip
+COMMANDS = {
+    "train": cmd_train,
+    "predict": cmd_predict,
+    "evaluate": cmd_evaluate,
+    "serve": cmd_serve,
+    "data": cmd_data,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one clear line and exit 2, never a traceback."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     for noisy in ("httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

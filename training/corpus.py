@@ -23,9 +23,18 @@ from training.data import parse_line
 OUT_OF_REGIME = ("rhodesia", "myanmar", "qatar-blockade", "zimbabwe")
 SHARES = {"train": 0.70, "validation": 0.15, "test": 0.15}
 FIELDS = (
-    "id", "text", "context", "target", "stance", "sentiment",
-    "source", "doc_id", "regime", "year", "speaker",
-)  # fmt: skip
+    "id",
+    "text",
+    "context",
+    "target",
+    "stance",
+    "sentiment",
+    "source",
+    "doc_id",
+    "regime",
+    "year",
+    "speaker",
+)
 
 
 def read_raw(raw_dir: Path) -> dict[str, list[dict[str, Any]]]:

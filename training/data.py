@@ -192,7 +192,9 @@ def check_corpus(paths: list[Path], min_share: float = 0.15) -> CheckReport:
         ("sentiment", sentiment, SENTIMENT_LABELS),
     ):
         shares = {lab: counts[lab] / total if total else 0.0 for lab in labels}
-        notes.append(f"{name}: " + ", ".join(f"{k} {counts[k]} ({v:.0%})" for k, v in shares.items()))
+        notes.append(
+            f"{name}: " + ", ".join(f"{k} {counts[k]} ({v:.0%})" for k, v in shares.items())
+        )
         for lab, share in shares.items():
             if share < min_share:
                 problems.append(

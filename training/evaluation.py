@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from model.labels import TASKS
 from model.predictor import Classifier, TaskProbabilities
@@ -29,7 +34,9 @@ def _point(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float
     labels = list(range(len(TASKS[task])))
     out = {
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
     }
     if task == "stance":
         out["f_avg"] = f_avg(y_true, y_pred)
@@ -52,8 +59,9 @@ def metrics_from_confusion(task: str, cm: np.ndarray) -> dict[str, float]:
     return out
 
 
-def doc_confusions(task: str, y_true: np.ndarray, y_pred: np.ndarray,
-                   groups: list[np.ndarray]) -> np.ndarray:  # fmt: skip
+def doc_confusions(
+    task: str, y_true: np.ndarray, y_pred: np.ndarray, groups: list[np.ndarray]
+) -> np.ndarray:
     """One confusion matrix per document, shape (n_docs, k, k)."""
     labels = list(range(len(TASKS[task])))
     return np.stack([confusion_matrix(y_true[g], y_pred[g], labels=labels) for g in groups])
@@ -75,7 +83,9 @@ def bootstrap_ci(
         cm = per_doc[rng.integers(0, len(groups), len(groups))].sum(axis=0)
         for k, v in metrics_from_confusion(task, cm).items():
             draws.setdefault(k, []).append(v)
-    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in draws.items()}
+    return {
+        k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in draws.items()
+    }
 
 
 @dataclass
@@ -105,9 +115,7 @@ class TaskResult:
         }
 
 
-def score_task(
-    task: str, probs: np.ndarray, examples: list[Example], seed: int
-) -> TaskResult:
+def score_task(task: str, probs: np.ndarray, examples: list[Example], seed: int) -> TaskResult:
     """Score one task's probabilities against the gold labels of ``examples``."""
     labels = TASKS[task]
     y_true = np.array([labels.index(getattr(e, task)) for e in examples])
@@ -120,12 +128,16 @@ def score_task(
     return TaskResult(
         task=task,
         metrics=_point(task, y_true, y_pred) | {"n": len(examples)},
-        ci95=bootstrap_ci(task, y_true, y_pred, groups, seed),  # type: ignore[arg-type]
+        ci95=bootstrap_ci(task, y_true, y_pred, groups, seed),
         per_class={
-            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-                  "support": int(s[i])}
+            lab: {
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(s[i]),
+            }
             for i, lab in enumerate(labels)
-        },  # fmt: skip
+        },
         confusion=confusion_matrix(y_true, y_pred, labels=list(range(len(labels)))).tolist(),
         ece=ece,
         reliability=bins,

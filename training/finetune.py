@@ -65,7 +65,11 @@ class PairCollator:
         self.tokenizer = tokenizer
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        labels = {k: torch.tensor([it.pop(k) for it in items]) for k in ("stance_labels", "sentiment_labels")}
+        """Return one padded batch with ``stance_labels`` and ``sentiment_labels``."""
+        labels = {
+            k: torch.tensor([it.pop(k) for it in items])
+            for k in ("stance_labels", "sentiment_labels")
+        }
         batch = dict(self.tokenizer.pad(items, return_tensors="pt"))
         batch.update(labels)
         return batch
@@ -73,8 +77,10 @@ class PairCollator:
 
 def compute_metrics(pred: EvalPrediction) -> dict[str, float]:
     """Macro-F1 of both heads on the validation split."""
-    stance_logits, sentiment_logits = pred.predictions[0], pred.predictions[1]
-    stance_true, sentiment_true = pred.label_ids[0], pred.label_ids[1]
+    predictions: Any = pred.predictions
+    label_ids: Any = pred.label_ids
+    stance_logits, sentiment_logits = predictions[0], predictions[1]
+    stance_true, sentiment_true = label_ids[0], label_ids[1]
     stance_f1 = f1_score(stance_true, np.argmax(stance_logits, -1), average="macro")
     sentiment_f1 = f1_score(sentiment_true, np.argmax(sentiment_logits, -1), average="macro")
     return {
@@ -162,4 +168,3 @@ def fine_tune(
         "validation_history": history,
     }
     return clf, summary
-

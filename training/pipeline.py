@@ -1,5 +1,7 @@
-"""The two jobs behind the CLI: train (both backends, calibrate, evaluate, report, store) and
-evaluate (any corpus file against a stored model).
+"""The two jobs behind the CLI: train and evaluate.
+
+Train fits both backends, calibrates, evaluates, writes the report and stores the model;
+evaluate scores stored models on any corpus file.
 
 Example:
     stance train --config configs/us_sanctions.yaml
@@ -50,7 +52,9 @@ def calibrate(clf: Classifier, validation: list[Example]) -> Temperatures:
     for task, labels in TASKS.items():
         y = np.array([labels.index(getattr(e, task)) for e in validation])
         temps[task] = fit_temperature(raw[task], y)
-    clf.temperatures = Temperatures(stance=temps["stance"], sentiment=temps["sentiment"], fitted=True)
+    clf.temperatures = Temperatures(
+        stance=temps["stance"], sentiment=temps["sentiment"], fitted=True
+    )
     return clf.temperatures
 
 
@@ -108,9 +112,14 @@ def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
     base_model = resolve_base_model(config.transformer.base_model)
     started = time.perf_counter()
     transformer, train_log = fine_tune(
-        train, validation, config.transformer, base_model, config.seed, data_hash,
+        train,
+        validation,
+        config.transformer,
+        base_model,
+        config.seed,
+        data_hash,
         run_dir / "trainer",
-    )  # fmt: skip
+    )
     train_seconds = time.perf_counter() - started
     models: dict[str, Classifier] = {"transformer": transformer, "baseline": baseline}
     temperatures = {b: calibrate(m, validation).as_dict() for b, m in models.items()}
@@ -157,9 +166,13 @@ def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
 
 
 def run_evaluation(
-    models: dict[str, Classifier], examples: list[Example], name: str, reports_dir: Path,
-    model_tag: str, seed: int = 0,
-) -> tuple[dict[str, Any], Results]:  # fmt: skip
+    models: dict[str, Classifier],
+    examples: list[Example],
+    name: str,
+    reports_dir: Path,
+    model_tag: str,
+    seed: int = 0,
+) -> tuple[dict[str, Any], Results]:
     """Evaluate loaded models on one corpus file and write a report."""
     results, comparisons = score_all(models, {name: examples}, seed)
     rid = run_id("evaluate")
@@ -177,8 +190,11 @@ def run_evaluation(
 
 def task_metrics(results: Results) -> dict[str, Any]:
     """Flatten results to {set: {backend: {task: metrics + ci}}} for printing."""
+
     def one(r: TaskResult) -> dict[str, Any]:
         return r.metrics | {"ci95": r.ci95, "ece": r.ece}
 
-    return {s: {b: {t: one(r) for t, r in bt.items()} for b, bt in bb.items()}
-            for s, bb in results.items()}  # fmt: skip
+    return {
+        s: {b: {t: one(r) for t, r in bt.items()} for b, bt in bb.items()}
+        for s, bb in results.items()
+    }

@@ -70,12 +70,18 @@ def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> st
     for key in ("config_name", "created", "model_tag", "data_hash", "train_seconds"):
         if key in summary:
             lines.append(f"- **{key}**: {summary[key]}")
-    lines += ["", "Values are point estimates with 95% bootstrap intervals (documents resampled).", ""]
+    lines += [
+        "",
+        "Values are point estimates with 95% bootstrap intervals (documents resampled).",
+        "",
+    ]
     for eval_set, by_backend in results.items():
         n = next(iter(by_backend.values()))["stance"].metrics["n"]
         lines += [f"## {eval_set} (n = {n})", ""]
-        lines += ["| task | metric | " + " | ".join(by_backend) + " |",
-                  "|---|---|" + "---|" * len(by_backend)]  # fmt: skip
+        lines += [
+            "| task | metric | " + " | ".join(by_backend) + " |",
+            "|---|---|" + "---|" * len(by_backend),
+        ]
         for task in TASKS:
             keys = ["macro_f1", "accuracy"] + (["f_avg"] if task == "stance" else [])
             for key in keys:
@@ -85,10 +91,14 @@ def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> st
             lines.append(f"| {task} | ECE | {cells} |")
         lines.append("")
         for task in TASKS:
-            lines.append(f"Per-class F1, {task}: " + "; ".join(
-                f"{b}: " + ", ".join(f"{lab} {v['f1']:.2f}" for lab, v in r[task].per_class.items())
-                for b, r in by_backend.items()
-            ))  # fmt: skip
+            lines.append(
+                f"Per-class F1, {task}: "
+                + "; ".join(
+                    f"{b}: "
+                    + ", ".join(f"{lab} {v['f1']:.2f}" for lab, v in r[task].per_class.items())
+                    for b, r in by_backend.items()
+                )
+            )
         comp = summary.get("comparisons", {}).get(eval_set)
         if comp:
             lines.append("")
@@ -106,14 +116,17 @@ def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> st
 
 def to_html(md_text: str, out_dir: Path) -> str:
     """Render the Markdown report as a self-contained HTML page (images inlined)."""
-    body, table = [], []
+    body: list[str] = []
+    table: list[str] = []
 
     def flush() -> None:
         if table:
             rows = [r for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
             cells = [[html.escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
             head = "".join(f"<th>{c}</th>" for c in cells[0])
-            rest = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
+            rest = "".join(
+                "<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:]
+            )
             body.append(f"<table><tr>{head}</tr>{rest}</table>")
             table.clear()
 
@@ -135,11 +148,15 @@ def to_html(md_text: str, out_dir: Path) -> str:
         elif line.strip():
             body.append(f"<p>{html.escape(line)}</p>")
     flush()
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-             "padding:3px 8px;font-size:13px}img{margin:4px}")  # fmt: skip
-    return f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style>" \
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:3px 8px;font-size:13px}img{margin:4px}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style>"
         f"<title>Evaluation report</title></head><body>{''.join(body)}</body></html>\n"
+    )
 
 
 def write_report(out_dir: Path, summary: dict[str, Any], results: Results) -> Path:
@@ -153,8 +170,9 @@ def write_report(out_dir: Path, summary: dict[str, Any], results: Results) -> Pa
                 plot_confusion(res[task], f"{eval_set} {task} {backend}", out_dir / name)
                 images.append(name)
             name = f"reliability_{eval_set}_{task}.png"
-            plot_reliability({b: r[task] for b, r in by_backend.items()},
-                             f"{eval_set} {task}", out_dir / name)  # fmt: skip
+            plot_reliability(
+                {b: r[task] for b, r in by_backend.items()}, f"{eval_set} {task}", out_dir / name
+            )
             images.append(name)
     metrics = dict(summary) | {
         "results": {
