@@ -79,7 +79,9 @@ def test_build_is_deterministic_by_document_and_holds_out_regimes(tmp_path):
 
 
 def test_committed_splits_match_a_fresh_build(tmp_path):
-    counts = build(Path("data/raw"), tmp_path, seed=13)
+    counts = build(
+        Path("data/raw"), tmp_path, seed=13, adjudication=Path("data/annotation/adjudication.jsonl")
+    )
     for name in counts:
         assert (tmp_path / f"{name}.jsonl").read_text() == Path(f"data/{name}.jsonl").read_text(), (
             name
@@ -89,3 +91,33 @@ def test_committed_splits_match_a_fresh_build(tmp_path):
 def test_corpus_files_needs_split_files(tmp_path):
     with pytest.raises(FileNotFoundError, match=re.escape(f"no split files in {tmp_path}")):
         corpus_files(tmp_path)
+
+
+def test_agreement_counts_confusions():
+    from training.annotation import agreement
+
+    first = {
+        "a": {"stance": "favor", "sentiment": "neutral"},
+        "b": {"stance": "none", "sentiment": "negative"},
+        "c": {"stance": "against", "sentiment": "negative"},
+    }
+    second = {
+        "a": {"stance": "favor", "sentiment": "neutral"},
+        "b": {"stance": "favor", "sentiment": "negative"},
+        "c": {"stance": "against", "sentiment": "negative"},
+    }
+    out = agreement(first, second)
+    assert out["n"] == 3
+    assert out["sentiment"]["kappa"] == 1.0
+    assert out["stance"]["agreement"] == round(2 / 3, 3)
+    assert out["stance"]["confusions"] == {"none->favor": 1}
+    with pytest.raises(ValueError, match="second-pass ids not in the corpus"):
+        agreement(first, second | {"zzz": first["a"]})
+
+
+def test_stats_tables_cover_the_corpus():
+    from training.annotation import corpus_stats
+
+    text = corpus_stats(corpus_files(Path("data")))
+    assert "| stance | items | share |" in text
+    assert "| test_out_of_regime |" in text

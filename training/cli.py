@@ -90,6 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--raw", type=Path, default=Path("data/raw"))
     b.add_argument("--out", type=Path, default=Path("data"))
     b.add_argument("--seed", type=int, default=13)
+    b.add_argument(
+        "--adjudication",
+        type=Path,
+        default=Path("data/annotation/adjudication.jsonl"),
+        help="final labels of items the two annotation passes disagreed on",
+    )
+    a = dsub.add_parser("agreement", help="Cohen's kappa of the second annotation pass")
+    a.add_argument("--raw", type=Path, default=Path("data/raw"))
+    a.add_argument("--second", type=Path, default=Path("data/annotation/second_pass.jsonl"))
+    s = dsub.add_parser("stats", help="Markdown count tables of a corpus folder (for the datasheet)")
+    s.add_argument("path", type=Path)
     return parser
 
 
@@ -239,8 +250,21 @@ def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "build":
         from training.corpus import build
 
-        counts = build(args.raw, args.out, args.seed)
+        counts = build(args.raw, args.out, args.seed, args.adjudication)
         print(json.dumps(counts))
+        return 0
+    if args.data_command == "agreement":
+        from training.annotation import agreement, read_labels
+        from training.corpus import read_raw
+
+        first = {item["id"]: item for items in read_raw(args.raw).values() for item in items}
+        print(json.dumps(agreement(first, read_labels(args.second)), indent=2))
+        return 0
+    if args.data_command == "stats":
+        from training.annotation import corpus_stats
+        from training.data import corpus_files
+
+        print(corpus_stats(corpus_files(args.path)), end="")
         return 0
     from training.data import check_corpus, corpus_files
 

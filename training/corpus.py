@@ -95,9 +95,30 @@ def assign_splits(docs: dict[str, list[dict[str, Any]]], seed: int) -> dict[str,
     return splits
 
 
-def build(raw_dir: Path, out_dir: Path, seed: int) -> dict[str, int]:
+def apply_adjudication(docs: dict[str, list[dict[str, Any]]], path: Path) -> int:
+    """Replace first-pass labels by adjudicated ones; return how many items changed."""
+    from training.annotation import read_labels
+
+    final = read_labels(path)
+    changed = 0
+    for items in docs.values():
+        for item in items:
+            row = final.pop(item["id"], None)
+            if row is None:
+                continue
+            new = (row["stance"], row["sentiment"])
+            changed += new != (item["stance"], item["sentiment"])
+            item["stance"], item["sentiment"] = new
+    if final:
+        raise ValueError(f"{path}: ids not in the raw corpus: {sorted(final)[:5]}")
+    return changed
+
+
+def build(raw_dir: Path, out_dir: Path, seed: int, adjudication: Path | None = None) -> dict[str, int]:
     """Write ``<split>.jsonl`` files into ``out_dir``; return item counts per split."""
     docs = read_raw(raw_dir)
+    if adjudication is not None and adjudication.is_file():
+        apply_adjudication(docs, adjudication)
     splits = assign_splits(docs, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
