@@ -87,3 +87,92 @@ class ClassifyResponse(IODescriptor):
     backend: str
     target: str
     results: list[SentenceResult]
+
+
+MAX_DOCUMENT_CHARS = 200_000
+MAX_TARGETS = 10
+
+
+class DocumentRequest(IODescriptor):
+    """Body of POST /classify_document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        description=f"a whole article, 1 to {MAX_DOCUMENT_CHARS} characters",
+        examples=[
+            "Putin called US sanctions against Iran a violation of human rights. Talks go on."
+        ],
+    )
+    target: str = Field(
+        default=DEFAULT_TARGET, description="the target, when `targets` is not given"
+    )
+    targets: Annotated[list[str], Field(min_length=1, max_length=MAX_TARGETS)] | None = Field(
+        default=None, description=f"up to {MAX_TARGETS} targets, one pass each"
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _check_text(value, "text", MAX_DOCUMENT_CHARS)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return _check_text(value, "target", MAX_TARGET_CHARS)
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: list[str] | None) -> list[str] | None:
+        for i, t in enumerate(value or []):
+            _check_text(t, f"targets[{i}]", MAX_TARGET_CHARS)
+        return value
+
+
+class DocumentSentence(BaseModel):
+    """A sentence of the document with its offsets (text == document[start:end])."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    windows: int = Field(description="1, or the number of overlapping windows a long sentence took")
+    stance: str
+    stance_scores: StanceScores
+    sentiment: str
+    sentiment_scores: SentimentScores
+
+
+class DocumentTargetResult(BaseModel):
+    """One target's answer: per-sentence results and the aggregate with its evidence."""
+
+    target: str
+    stance: str
+    stance_confidence: float
+    stance_distribution: StanceScores
+    sentiment_distribution: SentimentScores
+    evidence: list[int] = Field(description="indices of the sentences that carry the stance")
+    sentences: list[DocumentSentence]
+
+
+class DocumentResponse(IODescriptor):
+    """Body of the /classify_document answer, one entry per target."""
+
+    model: str
+    backend: str
+    n_sentences: int
+    windowed_sentences: int
+    results: list[DocumentTargetResult]
+
+
+class InfoResponse(IODescriptor):
+    """What the service is serving."""
+
+    model: str
+    backend: str
+    labels: dict[str, list[str]]
+    temperatures: dict[str, float | bool]
+    base_model: str
+    max_length: int
+    metrics: dict[str, float]
+    limits: dict[str, int]

@@ -20,9 +20,22 @@ import numpy as np
 from bentoml.exceptions import BentoMLException
 
 from model import load_classifier
-from model.labels import STANCE_LABELS
+from model.document import classify_document
+from model.labels import SENTIMENT_LABELS, STANCE_LABELS
 from model.predictor import TaskProbabilities, to_predictions
-from service.schemas import ClassifyRequest, ClassifyResponse, SentenceResult
+from service.schemas import (
+    MAX_DOCUMENT_CHARS,
+    MAX_SENTENCE_CHARS,
+    MAX_SENTENCES,
+    MAX_TARGETS,
+    ClassifyRequest,
+    ClassifyResponse,
+    DocumentRequest,
+    DocumentResponse,
+    DocumentTargetResult,
+    InfoResponse,
+    SentenceResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +70,11 @@ class StanceService:
         stored = self.model_ref  # resolved from the model store
         self.classifier = load_classifier(Path(stored.path) / BACKEND)
         self.tag = str(stored.tag)
+        self.metrics = {
+            k: float(v)
+            for k, v in dict(stored.info.metadata.get("metrics", {})).items()
+            if isinstance(v, int | float)
+        }
         logger.info("loaded %s (%s)", self.tag, BACKEND)
 
     @bentoml.api(batchable=True, max_batch_size=BATCH_SIZE, max_latency_ms=30000)
@@ -83,3 +101,40 @@ class StanceService:
             for s, p in zip(sentences, to_predictions(probs), strict=True)
         ]
         return ClassifyResponse(model=self.tag, backend=BACKEND, target=target, results=results)
+
+    @bentoml.api(
+        route="/classify_document", input_spec=DocumentRequest, output_spec=DocumentResponse
+    )
+    def classify_document(
+        self, text: str, target: str, targets: list[str] | None
+    ) -> DocumentResponse:
+        """Split a document into sentences, classify each per target, aggregate with evidence."""
+        results = classify_document(self.classifier, text, targets or [target])
+        first = results[0].sentences
+        return DocumentResponse(
+            model=self.tag,
+            backend=BACKEND,
+            n_sentences=len(first),
+            windowed_sentences=sum(1 for s in first if s["windows"] != 1),
+            results=[DocumentTargetResult.model_validate(r, from_attributes=True) for r in results],
+        )
+
+    @bentoml.api(route="/info", output_spec=InfoResponse)
+    def info(self) -> InfoResponse:
+        """Model tag, labels, calibration, training metrics and request limits."""
+        config = self.classifier.config  # type: ignore[attr-defined]
+        return InfoResponse(
+            model=self.tag,
+            backend=BACKEND,
+            labels={"stance": list(STANCE_LABELS), "sentiment": list(SENTIMENT_LABELS)},
+            temperatures=self.classifier.temperatures.as_dict(),
+            base_model=str(config.base_model),
+            max_length=int(config.max_length),
+            metrics=self.metrics,
+            limits={
+                "max_sentences": MAX_SENTENCES,
+                "max_sentence_chars": MAX_SENTENCE_CHARS,
+                "max_document_chars": MAX_DOCUMENT_CHARS,
+                "max_targets": MAX_TARGETS,
+            },
+        )

@@ -185,3 +185,58 @@ def test_missing_model_fails_start_with_a_clear_message(tmp_path):
         pytest.fail("server with a missing model kept running")
     assert proc.returncode != 0
     assert "model stance-classifier:doesnotexist is not in the BentoML store" in log.read_text()
+
+
+def test_classify_document_returns_offsets_aggregate_and_evidence(server):
+    text = Path("seeds/002_9277c9cbf569add1.txt").read_text(encoding="utf-8")
+    r = httpx.post(
+        f"{server}/classify_document",
+        json={"text": text, "targets": ["US sanctions on Iran", "UN sanctions"]},
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [x["target"] for x in body["results"]] == ["US sanctions on Iran", "UN sanctions"]
+    assert body["n_sentences"] >= 8
+    for res in body["results"]:
+        assert len(res["sentences"]) == body["n_sentences"]
+        for s in res["sentences"]:
+            assert text[s["start"] : s["end"]] == s["text"]
+        assert res["stance"] in ("favor", "against", "none")
+        assert abs(sum(res["stance_distribution"].values()) - 1) < 1e-5
+        assert all(res["sentences"][i]["stance"] == res["stance"] for i in res["evidence"])
+
+
+def test_long_sentence_is_windowed_not_truncated(server):
+    text = "Sanctions " + " ".join(["hurt"] * 400) + "."
+    r = httpx.post(f"{server}/classify_document", json={"text": text}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert r.json()["windowed_sentences"] == 1
+    assert r.json()["results"][0]["sentences"][0]["windows"] > 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"text": ""}, "text is empty or whitespace"),
+        ({"text": "ok", "targets": []}, "at least 1 item"),
+        ({"text": "ok", "targets": ["a"] * 11}, "at most 10 items"),
+        ({"text": "a" * 200_001}, "text has 200001 characters; the limit is 200000"),
+        ({"text": "ok", "extra": 1}, "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_document_input_is_a_clear_4xx(server, payload, fragment):
+    r = httpx.post(f"{server}/classify_document", json=payload, timeout=60)
+    assert 400 <= r.status_code < 500, r.text
+    assert fragment in r.text
+
+
+def test_info_describes_the_served_model(server, real_model_tag):
+    r = httpx.post(f"{server}/info", json={}, timeout=30)
+    assert r.status_code == 200, r.text
+    info = r.json()
+    assert info["model"] == real_model_tag
+    assert info["labels"]["stance"] == ["favor", "against", "none"]
+    assert info["temperatures"]["fitted"] is True
+    assert "test/transformer/stance_macro_f1" in info["metrics"]
+    assert info["limits"]["max_sentences"] == 1000

@@ -1,0 +1,175 @@
+"""Whole documents: split into sentences with character offsets, classify, aggregate with evidence.
+
+Sentences longer than the model reads are never silently cut: they are split into overlapping word
+windows whose probabilities are averaged, and the result says how many windows it used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.labels import SENTIMENT_LABELS, STANCE_LABELS
+from model.predictor import Classifier, FloatArray, TaskProbabilities, to_predictions
+
+# Words after which a period does not end a sentence (titles, initials, months, common short forms).
+ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sen rep gov gen lt col sgt capt adm st jr sr vs etc inc ltd co corp bros
+    no nos fig jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e u.s u.k u.n e.u u.s.a
+    approx dept est min max mt ft al""".split()
+)
+# A sentence ends at . ! ? (and closing quotes/brackets after them) followed by space and a capital,
+# a digit or an opening quote; a newline always ends one (headlines, paragraphs).
+_END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])""")
+WINDOW_WORDS = 80  # about 110 word pieces: fits max_length 128 with a short target
+WINDOW_STRIDE = 60
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence and its character offsets in the document (text == doc[start:end])."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:dot])
+    if word is None:
+        return False
+    token = word.group(1).lower().rstrip(".")
+    return token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Split ``text`` into sentences; offsets index into ``text``."""
+    spans: list[Span] = []
+    for block in re.finditer(r"[^\n]+", text):
+        start = block.start()
+        body = block.group(0)
+        cut = 0
+        for m in _END.finditer(body):
+            if (
+                body[m.start()] == "."
+                and m.end() - m.start() == 1
+                and _is_abbreviation(body, m.start())
+            ):
+                continue
+            spans.append(_span(text, start + cut, start + m.end()))
+            cut = m.end()
+        spans.append(_span(text, start + cut, start + len(body)))
+    return [s for s in spans if s.text]
+
+
+def _span(text: str, start: int, end: int) -> Span:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    return Span(start + lead, end - trail, piece.strip())
+
+
+def windows(sentence: str) -> list[str]:
+    """Overlapping word windows of an over-long sentence (the sentence itself if short)."""
+    words = sentence.split()
+    if len(words) <= WINDOW_WORDS:
+        return [sentence]
+    out = []
+    for begin in range(0, len(words), WINDOW_STRIDE):
+        out.append(" ".join(words[begin : begin + WINDOW_WORDS]))
+        if begin + WINDOW_WORDS >= len(words):
+            break
+    return out
+
+
+def windowed_proba(
+    clf: Classifier, sentences: Sequence[str], target: str
+) -> tuple[TaskProbabilities, list[int]]:
+    """Classify sentences, averaging over windows for long ones; return probs and window counts."""
+    pieces, owner = [], []
+    for i, s in enumerate(sentences):
+        for w in windows(s):
+            pieces.append(w)
+            owner.append(i)
+    probs = clf.predict_proba(pieces, [target] * len(pieces))
+    idx = np.asarray(owner)
+    counts = np.bincount(idx, minlength=len(sentences))
+
+    def mean(arr: FloatArray) -> FloatArray:
+        out = np.zeros((len(sentences), arr.shape[1]))
+        np.add.at(out, idx, arr)
+        return out / counts[:, None]
+
+    return TaskProbabilities(
+        stance=mean(probs.stance), sentiment=mean(probs.sentiment)
+    ), counts.tolist()
+
+
+@dataclass
+class DocumentResult:
+    """Per-sentence answers for one target and the document-level aggregate."""
+
+    target: str
+    sentences: list[dict[str, object]]
+    stance: str
+    stance_confidence: float
+    stance_distribution: dict[str, float]
+    sentiment_distribution: dict[str, float]
+    evidence: list[int] = field(default_factory=list)
+
+
+def aggregate(
+    spans: list[Span], probs: TaskProbabilities, n_windows: list[int], target: str, top_k: int = 3
+) -> DocumentResult:
+    """Aggregate sentence probabilities into a document stance with its evidence sentences.
+
+    The document takes a side (favor or against) when at least one sentence does; the side is the
+    one with more probability mass over all sentences, and its confidence is that side's share of
+    the favor + against mass. Evidence: the sentences most probably on that side.
+    """
+    preds = to_predictions(probs)
+    stance_mass = probs.stance.sum(axis=0)
+    sentiment_mass = probs.sentiment.sum(axis=0)
+    sides = [p.stance for p in preds if p.stance != "none"]
+    if sides:
+        side = int(np.argmax(stance_mass[:2]))
+        stance = STANCE_LABELS[side]
+        confidence = float(stance_mass[side] / stance_mass[:2].sum())
+        order = np.argsort(-probs.stance[:, side])
+        evidence = [int(i) for i in order[:top_k] if preds[i].stance == stance]
+    else:
+        stance, evidence = "none", []
+        confidence = float(probs.stance[:, 2].mean()) if len(preds) else 0.0
+    sentences = [
+        {"index": i, "start": s.start, "end": s.end, "text": s.text, "windows": n} | p.as_dict()
+        for i, (s, p, n) in enumerate(zip(spans, preds, n_windows, strict=True))
+    ]
+    total = max(len(spans), 1)
+    return DocumentResult(
+        target=target,
+        sentences=sentences,
+        stance=stance,
+        stance_confidence=confidence,
+        stance_distribution={
+            k: float(v / total) for k, v in zip(STANCE_LABELS, stance_mass, strict=True)
+        },
+        sentiment_distribution={
+            k: float(v / total) for k, v in zip(SENTIMENT_LABELS, sentiment_mass, strict=True)
+        },
+        evidence=evidence,
+    )
+
+
+def classify_document(clf: Classifier, text: str, targets: Sequence[str]) -> list[DocumentResult]:
+    """Split ``text`` once, then classify it for each target (one pass per target)."""
+    spans = split_sentences(text)
+    if not spans:
+        raise ValueError("the document has no sentences: send non-empty text")
+    out = []
+    for target in targets:
+        probs, counts = windowed_proba(clf, [s.text for s in spans], target)
+        out.append(aggregate(spans, probs, counts, target))
+    return out

@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import load_classifier
+from model.document import WINDOW_WORDS, classify_document, split_sentences, windows
+
+
+def test_split_keeps_offsets_and_handles_abbreviations_quotes_headlines():
+    text = (
+        "SANCTIONS LOOM OVER TEHRAN\nMr. Smith met U.S. officials on Jan. 5 in Washington. "
+        'He said: "Sanctions work." Did they? Prices rose 3.5 per cent.'
+    )
+    spans = split_sentences(text)
+    assert [s.text for s in spans] == [
+        "SANCTIONS LOOM OVER TEHRAN",
+        "Mr. Smith met U.S. officials on Jan. 5 in Washington.",
+        'He said: "Sanctions work."',
+        "Did they?",
+        "Prices rose 3.5 per cent.",
+    ]
+    for s in spans:
+        assert text[s.start : s.end] == s.text
+
+
+def test_seed_documents_split_into_their_paragraph_sentences():
+    for path in Path("seeds").glob("*.txt"):
+        text = path.read_text(encoding="utf-8")
+        spans = split_sentences(text)
+        assert len(spans) >= 8
+        assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_windows_cover_a_long_sentence_with_overlap():
+    words = [f"w{i}" for i in range(300)]
+    parts = windows(" ".join(words))
+    assert len(parts) > 1
+    assert all(len(p.split()) <= WINDOW_WORDS for p in parts)
+    assert parts[0].split()[0] == "w0" and parts[-1].split()[-1] == "w299"
+    assert windows("short sentence") == ["short sentence"]
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_run):
+    return load_classifier(
+        Path(tiny_run["out"]) / "runs" / tiny_run["run_id"] / "artifact" / "transformer"
+    )
+
+
+def test_classify_document_aggregates_per_target(clf):
+    text = (
+        "Sanctions on Iran are illegal. The talks resume on Monday. Embargo "
+        + " ".join(["embargo"] * 250)
+        + "."
+    )
+    results = classify_document(clf, text, ["US sanctions on Iran", "UN sanctions on Iraq"])
+    assert [r.target for r in results] == ["US sanctions on Iran", "UN sanctions on Iraq"]
+    for r in results:
+        assert len(r.sentences) == 3
+        assert r.sentences[2]["windows"] > 1  # the long sentence was windowed, not cut
+        assert r.stance in ("favor", "against", "none")
+        assert np.isclose(sum(r.stance_distribution.values()), 1.0)
+        assert np.isclose(sum(r.sentiment_distribution.values()), 1.0)
+        assert all(r.sentences[i]["stance"] == r.stance for i in r.evidence)
+
+
+def test_empty_document_is_a_clear_error(clf):
+    with pytest.raises(ValueError, match="the document has no sentences: send non-empty text"):
+        classify_document(clf, "   \n  ", ["US sanctions"])
