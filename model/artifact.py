@@ -8,6 +8,7 @@ tokenizer. ``load_classifier(dir)`` reads any artifact and returns the right bac
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,14 +91,32 @@ class ArtifactConfig:
         )
 
 
-def load_classifier(directory: str | Path, device: str = "cpu") -> Classifier:
-    """Load the artifact at ``directory`` as a Classifier of the backend it names."""
+RUNTIME_CHOICES = ("torch", "onnx-fp32", "onnx-int8")
+
+
+def load_classifier(directory: str | Path, runtime: str | None = None) -> Classifier:
+    """Load the artifact at ``directory`` as a Classifier of the backend it names.
+
+    For the transformer, ``runtime`` (else ``$STANCE_RUNTIME``, else the artifact's own choice,
+    else torch) picks torch or ONNX Runtime.
+    """
     directory = Path(directory)
     config = ArtifactConfig.read(directory)
     if config.backend == "transformer":
+        runtime = (
+            runtime or os.environ.get("STANCE_RUNTIME") or config.extra.get("runtime", "torch")
+        )
+        if runtime not in RUNTIME_CHOICES:
+            raise ValueError(
+                f"unknown runtime {runtime!r}: expected one of {list(RUNTIME_CHOICES)}"
+            )
+        if runtime != "torch":
+            from model.onnx_runtime import OnnxClassifier
+
+            return OnnxClassifier(directory, runtime)
         from model.transformer import TransformerClassifier
 
-        return TransformerClassifier.load(directory, device=device)
+        return TransformerClassifier.load(directory)
     from model.baseline import BaselineClassifier
 
     return BaselineClassifier.load(directory)

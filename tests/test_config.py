@@ -24,7 +24,7 @@ def test_unknown_key_is_rejected_with_valid_keys(tmp_path):
         load_config(path)
     assert "epochz: unknown key" in str(info.value)
     assert (
-        "valid top-level keys: baseline, data, default_target, name, output, seed, transformer"
+        "valid top-level keys: baseline, data, default_target, name, output, seed, serving, transformer"
         in str(info.value)
     )
 

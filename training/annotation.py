@@ -40,7 +40,9 @@ def read_labels(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def agreement(first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def agreement(
+    first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """Cohen's kappa and raw agreement per task over the items both passes labelled."""
     ids = sorted(set(first) & set(second))
     missing = sorted(set(second) - set(first))
@@ -55,8 +57,9 @@ def agreement(first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]
             "agreement": round(sum(x == y for x, y in zip(a, b, strict=True)) / len(ids), 3),
             "confusions": {
                 f"{x}->{y}": c
-                for (x, y), c in Counter((x, y) for x, y in zip(a, b, strict=True) if x != y)
-                .most_common(6)
+                for (x, y), c in Counter(
+                    (x, y) for x, y in zip(a, b, strict=True) if x != y
+                ).most_common(6)
             },
         }
     return out

@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     _add_model_args(p)
 
+    p = sub.add_parser("gate", help="fail when a run's metrics fall below the recorded figures")
+    p.add_argument("--metrics", type=Path, default=Path("reports/latest/metrics.json"))
+    p.add_argument("--recorded", type=Path, default=Path("configs/recorded_metrics.json"))
+    p.add_argument("--margin", type=float, default=0.05, help="allowed drop (default: %(default)s)")
+
+    p = sub.add_parser("export", help="export a stored transformer to ONNX fp32 + int8")
+    p.add_argument("--model", default=None, help="store tag or artifact folder")
+
     p = sub.add_parser("data", help="corpus tools")
     dsub = p.add_subparsers(dest="data_command", required=True)
     c = dsub.add_parser("check", help="validate a corpus folder or file; non-zero exit on problems")
@@ -99,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = dsub.add_parser("agreement", help="Cohen's kappa of the second annotation pass")
     a.add_argument("--raw", type=Path, default=Path("data/raw"))
     a.add_argument("--second", type=Path, default=Path("data/annotation/second_pass.jsonl"))
-    s = dsub.add_parser("stats", help="Markdown count tables of a corpus folder (for the datasheet)")
+    s = dsub.add_parser(
+        "stats", help="Markdown count tables of a corpus folder (for the datasheet)"
+    )
     s.add_argument("path", type=Path)
     return parser
 
@@ -277,12 +287,36 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    """Check a run's metrics against the baseline and the recorded figures."""
+    from training.gate import check
+
+    failures = check(args.metrics, args.recorded, args.margin)
+    for f in failures:
+        print(f"gate: {f}", file=sys.stderr)
+    print("gate: " + ("passed" if not failures else f"{len(failures)} failure(s)"))
+    return 0 if not failures else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the transformer of a stored model (or artifact folder) to ONNX."""
+    from training.export import export_onnx
+    from training.store import resolve_model
+
+    folder, tag = resolve_model(args.model, "transformer")
+    for path in export_onnx(folder):
+        print(path)
+    return 0
+
+
 COMMANDS = {
     "train": cmd_train,
     "predict": cmd_predict,
     "evaluate": cmd_evaluate,
     "serve": cmd_serve,
     "data": cmd_data,
+    "gate": cmd_gate,
+    "export": cmd_export,
 }
 
 

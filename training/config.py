@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -64,6 +64,16 @@ class TransformerConfig(_Strict):
     max_train_examples: int | None = Field(default=None, ge=1)
 
 
+class ServingConfig(_Strict):
+    """How the transformer is served: torch, or ONNX Runtime fp32/int8 (exported at training)."""
+
+    runtime: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-int8"
+    # int8 must agree with fp32 on this share of test items and stay within this many macro-F1
+    # points, or the artifact falls back to torch.
+    min_agreement: float = Field(default=0.99, ge=0, le=1)
+    max_f1_drop_points: float = Field(default=0.5, ge=0)
+
+
 class OutputConfig(_Strict):
     """Where reports go and the model store name."""
 
@@ -81,6 +91,7 @@ class RunConfig(_Strict):
     data: DataConfig
     baseline: BaselineConfig = BaselineConfig()
     transformer: TransformerConfig = TransformerConfig()
+    serving: ServingConfig = ServingConfig()
     output: OutputConfig = OutputConfig()
 
     def digest(self) -> str:

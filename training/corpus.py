@@ -114,7 +114,9 @@ def apply_adjudication(docs: dict[str, list[dict[str, Any]]], path: Path) -> int
     return changed
 
 
-def build(raw_dir: Path, out_dir: Path, seed: int, adjudication: Path | None = None) -> dict[str, int]:
+def build(
+    raw_dir: Path, out_dir: Path, seed: int, adjudication: Path | None = None
+) -> dict[str, int]:
     """Write ``<split>.jsonl`` files into ``out_dir``; return item counts per split."""
     docs = read_raw(raw_dir)
     if adjudication is not None and adjudication.is_file():

@@ -102,6 +102,7 @@ class TaskResult:
     y_true: np.ndarray = field(repr=False)
     y_pred: np.ndarray = field(repr=False)
     confidence: np.ndarray = field(repr=False)
+    probs: np.ndarray = field(repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready metrics (without the per-item arrays)."""
@@ -144,6 +145,7 @@ def score_task(task: str, probs: np.ndarray, examples: list[Example], seed: int)
         y_true=y_true,
         y_pred=y_pred,
         confidence=probs.max(axis=1),
+        probs=probs,
     )
 
 

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from model.artifact import ArtifactConfig
 from model.labels import TASKS
-from model.predictor import Classifier, Temperatures
+from model.predictor import Classifier, Temperatures, softmax
+from training.analysis import breakdown, confident_errors, target_ablation
 from training.baseline import fit_baseline
-from training.calibration import fit_temperature
+from training.calibration import expected_calibration_error, fit_temperature
 from training.config import RunConfig, resolve_base_model
 from training.data import Example, file_hash, read_examples
 from training.evaluation import TaskResult, evaluate, paired_comparison
@@ -69,13 +72,56 @@ def load_eval_sets(config: RunConfig) -> dict[str, list[Example]]:
     return sets
 
 
+def calibration_effect(models: dict[str, Classifier], results: Results) -> dict[str, Any]:
+    """ECE before (T = 1) and after temperature scaling, per set, backend and task.
+
+    Calibrated probabilities are softmax(z / T), so softmax(T * log p) recovers the uncalibrated
+    ones exactly without another forward pass.
+    """
+    out: dict[str, Any] = {}
+    for name, by_backend in results.items():
+        out[name] = {}
+        for backend, by_task in by_backend.items():
+            temps = models[backend].temperatures
+            out[name][backend] = {}
+            for task, res in by_task.items():
+                t = getattr(temps, task)
+                before = softmax(t * np.log(np.clip(res.probs, 1e-300, 1.0)))
+                out[name][backend][task] = {
+                    "temperature": round(float(t), 4),
+                    "ece_before": expected_calibration_error(before, res.y_true)[0],
+                    "ece_after": res.ece,
+                }
+    return out
+
+
+def analyse(
+    models: dict[str, Classifier], sets: dict[str, list[Example]], results: Results
+) -> dict[str, Any]:
+    """Target ablation, per-regime and per-source breakdowns, confident errors (stance)."""
+    out: dict[str, Any] = {}
+    for name, examples in sets.items():
+        out[name] = {
+            backend: {
+                "target_ablation": target_ablation(clf, examples),
+                "by_regime": breakdown(results[name][backend]["stance"], examples, "regime"),
+                "by_source": breakdown(results[name][backend]["stance"], examples, "source"),
+                "confident_errors": confident_errors(
+                    results[name][backend]["stance"], examples, TASKS["stance"]
+                ),
+            }
+            for backend, clf in models.items()
+        }
+    return out
+
+
 def score_all(
     models: dict[str, Classifier], sets: dict[str, list[Example]], seed: int
 ) -> tuple[Results, dict[str, Any]]:
     """Evaluate every model on every set; compare transformer with baseline where both exist."""
     results: Results = {}
     comparisons: dict[str, Any] = {}
-    for name, examples in sets.items():
+    for name, examples in tqdm(sets.items(), desc="evaluate", leave=False):
         results[name] = {b: evaluate(m, examples, seed) for b, m in models.items()}
         if {"transformer", "baseline"} <= set(models):
             t, b = results[name]["transformer"], results[name]["baseline"]
@@ -83,6 +129,34 @@ def score_all(
                 task: paired_comparison(t[task], b[task], examples, seed) for task in TASKS
             }
     return results, comparisons
+
+
+def choose_runtime(directory: Path, test: list[Example], config: RunConfig) -> dict[str, Any]:
+    """Export ONNX, check int8/fp32 parity on the test split, record the runtime to serve.
+
+    When the configured ONNX runtime fails the parity gate, the artifact falls back to torch and
+    the report says so.
+    """
+    wanted = config.serving.runtime
+    if wanted == "torch":
+        return {"runtime": "torch"}
+    from training.export import export_onnx, parity
+
+    export_onnx(directory)
+    gold = {t: [labels.index(getattr(e, t)) for e in test] for t, labels in TASKS.items()}
+    checks = parity(directory, [e.text for e in test], [e.target for e in test], gold, wanted)
+    passed = all(
+        c["agreement"] >= config.serving.min_agreement
+        and c["f1_drop_points"] <= config.serving.max_f1_drop_points
+        for c in checks.values()
+    )
+    runtime = wanted if passed else "torch"
+    if not passed:
+        logger.warning("%s failed the parity gate %s; serving torch fp32", wanted, checks)
+    artifact = ArtifactConfig.read(directory)
+    artifact.extra["runtime"] = runtime
+    artifact.write(directory)
+    return {"runtime": runtime, "candidate": wanted, "parity_passed": passed, "parity": checks}
 
 
 def headline(results: Results) -> dict[str, Any]:
@@ -128,6 +202,7 @@ def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
     for backend, clf in models.items():
         clf.config.extra["run_config"] = config.model_dump(mode="json")  # type: ignore[attr-defined]
         clf.save(artifact_root / backend)
+    onnx = choose_runtime(artifact_root / "transformer", sets["test"], config)
 
     results, comparisons = score_all(models, sets, config.seed)
     summary: dict[str, Any] = {
@@ -142,6 +217,9 @@ def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
         "temperatures": temperatures,
         "training_log": train_log,
         "comparisons": comparisons,
+        "onnx": onnx,
+        "analysis": analyse(models, sets, results),
+        "calibration": calibration_effect(models, results),
         "sizes": {"train": len(train), "validation": len(validation)}
         | {k: len(v) for k, v in sets.items()},
     }
@@ -181,6 +259,7 @@ def run_evaluation(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_tag": model_tag,
         "comparisons": comparisons,
+        "analysis": analyse(models, {name: examples}, results),
     }
     out = write_report(reports_dir / rid, summary, results)
     summary["report_dir"] = str(out)

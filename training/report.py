@@ -109,9 +109,96 @@ def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> st
                     f"p = {c['p_value']:.3f})"
                 )
         lines.append("")
+    lines += calibration_markdown(summary.get("calibration", {}))
+    lines += analysis_markdown(summary.get("analysis", {}))
+    onnx = summary.get("onnx")
+    if onnx and "parity" in onnx:
+        lines += ["## Serving runtime", ""]
+        lines.append(
+            f"Served runtime: **{onnx['runtime']}** (candidate {onnx['candidate']}, parity gate "
+            f"{'passed' if onnx['parity_passed'] else 'FAILED: fell back to torch'})."
+        )
+        for task, c in onnx["parity"].items():
+            lines.append(
+                f"- {task}: int8/fp32 agreement {c['agreement']:.1%}, macro-F1 fp32 "
+                f"{c['macro_f1_fp32']:.3f} vs {c['macro_f1_candidate']:.3f} "
+                f"(drop {c['f1_drop_points']:+.2f} points)"
+            )
+        lines.append("")
     if images:
         lines += ["## Plots", ""] + [f"![{Path(i).stem}]({i})" for i in images] + [""]
     return "\n".join(lines)
+
+
+def calibration_markdown(calibration: dict[str, Any]) -> list[str]:
+    """ECE before and after temperature scaling (fitted on validation)."""
+    if not calibration:
+        return []
+    lines = [
+        "## Calibration (temperature scaling fitted on validation)",
+        "",
+        "| set | backend | task | T | ECE before | ECE after |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, by_backend in calibration.items():
+        for backend, by_task in by_backend.items():
+            for task, c in by_task.items():
+                lines.append(
+                    f"| {name} | {backend} | {task} | {c['temperature']:.2f} | "
+                    f"{c['ece_before']:.3f} | {c['ece_after']:.3f} |"
+                )
+    return lines + [""]
+
+
+def analysis_markdown(analysis: dict[str, Any]) -> list[str]:
+    """Target ablation, per-regime breakdown and confident errors, per evaluation set."""
+    lines: list[str] = []
+    for eval_set, by_backend in analysis.items():
+        backends = list(by_backend)
+        lines += [f"## Stance analysis: {eval_set}", ""]
+        lines += ["Target ablation (stance macro-F1; share of labels the target changes):", ""]
+        lines += [
+            "| target given | " + " | ".join(backends) + " |",
+            "|---|" + "---|" * len(backends),
+        ]
+        for variant in ("true", "empty", "wrong"):
+            cells = []
+            for b in backends:
+                v = by_backend[b]["target_ablation"][variant]
+                changed = f" ({v['changed']:.0%} changed)" if "changed" in v else ""
+                cells.append(f"{v['macro_f1']:.3f}{changed}")
+            lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+        for key in ("by_regime", "by_source"):
+            groups = sorted({g for b in backends for g in by_backend[b][key]})
+            if len(groups) < 2:
+                continue
+            lines += ["", f"Stance macro-F1 {key.replace('_', ' ')} (groups of 10+ items):", ""]
+            lines += [
+                f"| {key[3:]} | n | " + " | ".join(backends) + " |",
+                "|---|---|" + "---|" * len(backends),
+            ]
+            for g in groups:
+                n = next(by_backend[b][key][g]["n"] for b in backends if g in by_backend[b][key])
+                cells = [
+                    f"{by_backend[b][key][g]['macro_f1']:.3f}" if g in by_backend[b][key] else ""
+                    for b in backends
+                ]
+                lines.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
+        for b in backends:
+            errors = by_backend[b]["confident_errors"]
+            if not errors:
+                continue
+            lines += ["", f"Most confident stance errors, {b}:", ""]
+            lines += ["| confidence | gold | predicted | target | text |", "|---|---|---|---|---|"]
+            for e in errors:
+                text = e["text"].replace("|", "/")
+                text = text if len(text) <= 160 else text[:157] + "..."
+                lines.append(
+                    f"| {e['confidence']:.2f} | {e['gold']} | {e['predicted']} | "
+                    f"{e['target']} | {text} |"
+                )
+        lines.append("")
+    return lines
 
 
 def to_html(md_text: str, out_dir: Path) -> str:

@@ -1,0 +1,76 @@
+"""ONNX export and the ONNX Runtime backend, on the tiny model."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import load_classifier
+from model.onnx_runtime import OnnxClassifier
+from training.export import export_onnx, parity
+
+TEXTS = ["Sanctions on Iran are illegal.", "The embargo must stay in place until it complies.", "x"]
+TARGETS = ["US sanctions on Iran", "UN sanctions on Iraq", "US sanctions"]
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run, tmp_path_factory) -> Path:
+    src = Path(tiny_run["out"]) / "runs" / tiny_run["run_id"] / "artifact" / "transformer"
+    dst = tmp_path_factory.mktemp("onnx") / "transformer"
+    shutil.copytree(src, dst)
+    export_onnx(dst)
+    return dst
+
+
+def test_fp32_onnx_matches_torch(exported):
+    torch_clf = load_classifier(exported, runtime="torch")
+    onnx_clf = load_classifier(exported, runtime="onnx-fp32")
+    assert isinstance(onnx_clf, OnnxClassifier)
+    a, b = torch_clf.logits(TEXTS, TARGETS), onnx_clf.logits(TEXTS, TARGETS)
+    np.testing.assert_allclose(a["stance"], b["stance"], atol=1e-4)
+    np.testing.assert_allclose(a["sentiment"], b["sentiment"], atol=1e-4)
+
+
+def test_int8_honours_the_contract(exported):
+    clf = load_classifier(exported, runtime="onnx-int8")
+    probs = clf.predict_proba(TEXTS, TARGETS)
+    assert probs.stance.shape == (3, 3)
+    np.testing.assert_allclose(probs.stance.sum(axis=1), 1.0, atol=1e-9)
+    assert clf.predict([], []) == []
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(exported / "model.int8.onnx")).graph.node}
+    assert "DynamicQuantizeLinear" in ops  # the encoder's MatMuls really run in int8
+
+
+def test_parity_report_has_both_tasks(exported):
+    gold = {"stance": [0, 1, 2], "sentiment": [1, 1, 2]}
+    checks = parity(exported, TEXTS, TARGETS, gold)
+    for task in ("stance", "sentiment"):
+        assert 0 <= checks[task]["agreement"] <= 1
+        assert set(checks[task]) == {
+            "agreement",
+            "macro_f1_fp32",
+            "macro_f1_candidate",
+            "f1_drop_points",
+        }
+
+
+def test_runtime_errors_are_clear(exported, tmp_path):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown runtime 'tpu': expected one of \['torch', 'onnx-fp32', 'onnx-int8'\]",
+    ):
+        load_classifier(exported, runtime="tpu")
+    bare = tmp_path / "t"
+    shutil.copytree(exported, bare)
+    (bare / "model.int8.onnx").unlink()
+    with pytest.raises(FileNotFoundError, match="model.int8.onnx not found"):
+        OnnxClassifier(bare, "onnx-int8")
+
+
+def test_training_records_the_served_runtime(tiny_run):
+    onnx = tiny_run["onnx"]
+    assert onnx["candidate"] == "onnx-int8"
+    assert onnx["runtime"] == ("onnx-int8" if onnx["parity_passed"] else "torch")
