@@ -85,7 +85,10 @@ class BaselineClassifier(CalibratedMixin):
 
     backend = "baseline"
 
-    def __init__(self, stance: Pipeline, sentiment: Pipeline, config: ArtifactConfig) -> None:
+    def __init__(
+        self, stance: Pipeline | None, sentiment: Pipeline | None, config: ArtifactConfig
+    ) -> None:
+        # A task without a pipeline (data labelled for the other task only) answers uniformly.
         self.pipelines = {"stance": stance, "sentiment": sentiment}
         self.config = config
         self.temperatures: Temperatures = config.temperature_object()
@@ -95,6 +98,9 @@ class BaselineClassifier(CalibratedMixin):
         rows = as_rows(texts, targets)
         out: dict[str, FloatArray] = {}
         for task, pipe in self.pipelines.items():
+            if pipe is None:
+                out[task] = np.zeros((len(texts), len(TASKS[task])))
+                continue
             # scikit-learn orders classes alphabetically; reorder columns to our label order.
             classes = [str(c) for c in pipe.classes_]
             missing = [lab for lab in TASKS[task] if lab not in classes]

@@ -44,6 +44,7 @@ class DualHeadModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.stance_head = nn.Linear(hidden_size, len(STANCE_LABELS))
         self.sentiment_head = nn.Linear(hidden_size, len(SENTIMENT_LABELS))
+        self.stance_loss_weight = 1.0
         self.sentiment_loss_weight = 1.0
 
     def forward(
@@ -66,7 +67,7 @@ class DualHeadModel(nn.Module):
         }
         if stance_labels is not None and sentiment_labels is not None:
             ce = nn.functional.cross_entropy
-            out["loss"] = ce(out["stance_logits"], stance_labels) + (
+            out["loss"] = self.stance_loss_weight * ce(out["stance_logits"], stance_labels) + (
                 self.sentiment_loss_weight * ce(out["sentiment_logits"], sentiment_labels)
             )
         return out

@@ -58,7 +58,15 @@ def require_model(tag: str) -> None:
 require_model(MODEL_TAG)
 
 
-@bentoml.service(traffic={"timeout": 120, "max_concurrency": 256}, workers=1)
+ACCESS_LOG = os.environ.get("STANCE_ACCESS_LOG", "0") == "1"
+
+
+# One worker: torch/ONNX Runtime already use every core of a small box inside one process.
+@bentoml.service(
+    traffic={"timeout": 120, "max_concurrency": 256},
+    workers=1,
+    logging={"access": {"enabled": ACCESS_LOG}},
+)
 class StanceService:
     """Stance toward a free-text sanctions target, and sentence sentiment."""
 

@@ -24,8 +24,8 @@ def test_unknown_key_is_rejected_with_valid_keys(tmp_path):
         load_config(path)
     assert "epochz: unknown key" in str(info.value)
     assert (
-        "valid top-level keys: baseline, data, default_target, name, output, seed, serving, transformer"
-        in str(info.value)
+        "valid top-level keys: baseline, data, default_target, name, output, seed, serving, "
+        "tasks, transformer" in str(info.value)
     )
 
 

@@ -22,13 +22,14 @@ def fit_baseline(
     config: BaselineConfig,
     seed: int,
     data_hash: str,
+    tasks: list[str] | None = None,
 ) -> tuple[BaselineClassifier, dict[str, float]]:
     """Return the fitted baseline and the C chosen per task (by validation macro-F1)."""
     x_train = as_rows([e.text for e in train], [e.target for e in train])
     x_val = as_rows([e.text for e in validation], [e.target for e in validation])
     chosen: dict[str, float] = {}
-    fitted: dict[str, Pipeline] = {}
-    for task in ("stance", "sentiment"):
+    fitted: dict[str, Pipeline | None] = {"stance": None, "sentiment": None}
+    for task in tasks or ["stance", "sentiment"]:
         y_train = [getattr(e, task) for e in train]
         y_val = [getattr(e, task) for e in validation]
         use_target = config.use_target and task == "stance"

@@ -14,11 +14,15 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
 from model.labels import DEFAULT_TARGET
+from training.benchmarks import BENCHMARKS, DEFAULT_SEED, SetFile
+
+if TYPE_CHECKING:
+    from training.config import RunConfig
 
 logger = logging.getLogger(__name__)
 BACKENDS = ("transformer", "baseline")
@@ -52,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", required=True, type=Path, help="YAML run config (see configs/)")
     p.add_argument("--no-save", action="store_true", help="do not write to the model store")
+
+    p = sub.add_parser(
+        "benchmark",
+        help="materialize a public benchmark from ../shared/benchmarks, train and score on it",
+    )
+    p.add_argument("name", help="one of: " + ", ".join(BENCHMARKS))
+    p.add_argument("--out", type=Path, default=None, help="default: runs/benchmarks/NAME")
+    p.add_argument("--prepare-only", action="store_true", help="write the set files, do not train")
+    p.add_argument("--epochs", type=float, default=None, help="override transformer.epochs")
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="seed of the splits made here (%(default)s)"
+    )
 
     p = sub.add_parser("predict", help="classify sentences from arguments or a JSONL file")
     p.add_argument("sentences", nargs="*", help="sentences to classify (instead of --input)")
@@ -128,6 +144,48 @@ def cmd_train(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def benchmark_config(
+    name: str, files: dict[str, SetFile], epochs: float | None = None
+) -> RunConfig:
+    """``configs/bench_NAME.yaml`` with its data paths pointed at materialized set files."""
+    from training.config import DataConfig, load_config
+
+    config = load_config(PROJECT_ROOT / "configs" / f"bench_{name}.yaml")
+    paths = {k: Path(v["path"]) for k, v in files.items()}
+    data = DataConfig(
+        train=paths.pop("train"),
+        validation=paths.pop("validation"),
+        test=paths.pop("test"),
+        extra_eval=paths,
+    )
+    config = config.model_copy(update={"data": data})
+    if epochs is not None:
+        if not 0 < epochs <= 50:
+            raise ValueError(f"--epochs must be > 0 and at most 50, got {epochs}")
+        transformer = config.transformer.model_copy(update={"epochs": epochs})
+        config = config.model_copy(update={"transformer": transformer})
+    return config
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """Materialize a public benchmark; unless --prepare-only, train on it and print its metric."""
+    from training.benchmarks import get_benchmark, materialize, scored_metrics
+
+    bench = get_benchmark(args.name)
+    files = materialize(args.name, args.out or Path("runs/benchmarks") / args.name, args.seed)
+    out: dict[str, Any] = {"benchmark": args.name, "task": bench.task}
+    if args.prepare_only:
+        print(json.dumps(out | {"files": files}, indent=2))
+        return 0
+    from training.pipeline import run_training
+
+    summary = run_training(benchmark_config(args.name, files, args.epochs), save=False)
+    report = json.loads((Path(summary["report_dir"]) / "metrics.json").read_text())
+    out |= {k: summary[k] for k in ("run_id", "report_dir", "train_seconds")}
+    print(json.dumps(out | {"metrics": scored_metrics(args.name, report["results"])}, indent=2))
     return 0
 
 
@@ -311,6 +369,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "train": cmd_train,
+    "benchmark": cmd_benchmark,
     "predict": cmd_predict,
     "evaluate": cmd_evaluate,
     "serve": cmd_serve,
@@ -323,12 +382,10 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one clear line and exit 2, never a traceback."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "urllib3", "filelock"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Our modules log at INFO; libraries (onnxruntime's quantiser logs to the root logger) at WARNING.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for ours in ("model", "training", "service"):
+        logging.getLogger(ours).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return COMMANDS[args.command](args)
     except (ValueError, FileNotFoundError) as exc:

@@ -88,6 +88,11 @@ class RunConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(default=13, ge=0)
     default_target: str = Field(default="US sanctions", min_length=1)
+    # The tasks the data is labelled for; the other task's labels are placeholders (public
+    # benchmarks label one task), so its head is not trained nor selected on.
+    tasks: list[Literal["stance", "sentiment"]] = Field(
+        default=["stance", "sentiment"], min_length=1
+    )
     data: DataConfig
     baseline: BaselineConfig = BaselineConfig()
     transformer: TransformerConfig = TransformerConfig()

@@ -98,6 +98,7 @@ def fine_tune(
     seed: int,
     data_hash: str,
     work_dir: Path,
+    tasks: list[str] | None = None,
 ) -> tuple[TransformerClassifier, dict[str, Any]]:
     """Fine-tune and return the best-on-validation classifier and a training log summary."""
     set_seed(seed)
@@ -109,7 +110,9 @@ def fine_tune(
         logger.warning("training on %d of the training examples (max_train_examples)", len(train))
     tokenizer = AutoTokenizer.from_pretrained(str(base_model))
     model = build_model(base_model, dropout=config.dropout)
-    model.sentiment_loss_weight = config.sentiment_loss_weight
+    tasks = tasks or ["stance", "sentiment"]
+    model.stance_loss_weight = 1.0 if "stance" in tasks else 0.0
+    model.sentiment_loss_weight = config.sentiment_loss_weight if "sentiment" in tasks else 0.0
     train_ds = PairDataset(train, tokenizer, config.max_length)
     val_ds = PairDataset(validation, tokenizer, config.max_length)
     steps_per_epoch = math.ceil(len(train_ds) / config.batch_size)
@@ -125,7 +128,7 @@ def fine_tune(
         save_strategy="epoch",
         save_total_limit=1,
         load_best_model_at_end=True,
-        metric_for_best_model="stance_macro_f1",
+        metric_for_best_model=f"{tasks[0]}_macro_f1",
         greater_is_better=True,
         logging_steps=max(1, steps_per_epoch // 4),
         report_to=[],

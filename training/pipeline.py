@@ -39,20 +39,22 @@ def run_id(prefix: str) -> str:
     return f"{prefix}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
 
 
-def check_labels_present(examples: list[Example], split: str) -> None:
-    """Raise when a split lacks any label of either task (a model could not learn it)."""
-    for task, labels in TASKS.items():
+def check_labels_present(examples: list[Example], split: str, tasks: list[str]) -> None:
+    """Raise when a split lacks any label of a trained task (a model could not learn it)."""
+    for task in tasks:
+        labels = TASKS[task]
         found = {getattr(e, task) for e in examples}
         missing = [lab for lab in labels if lab not in found]
         if missing:
             raise ValueError(f"the {split} split has no {task} examples labelled {missing}")
 
 
-def calibrate(clf: Classifier, validation: list[Example]) -> Temperatures:
-    """Fit one temperature per task on validation logits and set it on ``clf``."""
+def calibrate(clf: Classifier, validation: list[Example], tasks: list[str]) -> Temperatures:
+    """Fit one temperature per trained task on validation logits and set it on ``clf``."""
     raw = clf.logits([e.text for e in validation], [e.target for e in validation])
-    temps = {}
-    for task, labels in TASKS.items():
+    temps = {"stance": 1.0, "sentiment": 1.0}
+    for task in tasks:
+        labels = TASKS[task]
         y = np.array([labels.index(getattr(e, task)) for e in validation])
         temps[task] = fit_temperature(raw[task], y)
     clf.temperatures = Temperatures(
@@ -175,13 +177,15 @@ def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
     run_dir = config.output.runs_dir / rid
     train = read_examples(config.data.train)
     validation = read_examples(config.data.validation)
-    check_labels_present(train, "train")
+    check_labels_present(train, "train", list(config.tasks))
     sets = load_eval_sets(config)
     data_hash = file_hash(config.data.train, config.data.validation, config.data.test)
     logger.info("data: %d train, %d validation; hash %s", len(train), len(validation), data_hash)
 
     started = time.perf_counter()
-    baseline, chosen_c = fit_baseline(train, validation, config.baseline, config.seed, data_hash)
+    baseline, chosen_c = fit_baseline(
+        train, validation, config.baseline, config.seed, data_hash, list(config.tasks)
+    )
     baseline_seconds = time.perf_counter() - started
     base_model = resolve_base_model(config.transformer.base_model)
     started = time.perf_counter()
@@ -193,10 +197,12 @@ def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
         config.seed,
         data_hash,
         run_dir / "trainer",
+        list(config.tasks),
     )
     train_seconds = time.perf_counter() - started
     models: dict[str, Classifier] = {"transformer": transformer, "baseline": baseline}
-    temperatures = {b: calibrate(m, validation).as_dict() for b, m in models.items()}
+    tasks: list[str] = list(config.tasks)
+    temperatures = {b: calibrate(m, validation, tasks).as_dict() for b, m in models.items()}
 
     artifact_root = run_dir / "artifact"
     for backend, clf in models.items():
