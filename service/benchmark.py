@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import json
-import os
-import socket
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,8 +24,7 @@ import httpx
 import numpy as np
 
 from model import load_classifier
-
-ROOT = Path(__file__).resolve().parent.parent
+from service.launch import ROOT, free_port, start_server, stop, wait_ready
 
 
 def sentences(path: Path, n: int) -> tuple[list[str], list[str]]:
@@ -69,13 +66,6 @@ def base_encoder(clf: Any) -> str:
     from training.config import PRETRAINED_PACKAGE, resolve_base_model
 
     return str(resolve_base_model(PRETRAINED_PACKAGE))
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def http_load(
@@ -138,38 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         "onnx_int8": in_process(int8, texts, targets),
     }
     port = free_port()
-    env = os.environ | {"STANCE_MODEL_TAG": tag, "STANCE_RUNTIME": "onnx-int8"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            "service.service:StanceService",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = Path(tempfile.mkdtemp()) / "server.log"
+    proc = start_server(port, log, STANCE_MODEL_TAG=tag, STANCE_RUNTIME="onnx-int8")
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(180):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
+        wait_ready(url, proc, log)
         http_load(url, texts, targets[0], 4, 3)  # warm-up
         result["http"] = [http_load(url, texts, targets[0], c, args.seconds) for c in (1, 4, 16)]
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
     ip = result["in_process"]
     result["ratios"] = {
         "int8_over_fp32": ip["onnx_int8"] / ip["torch_fp32"],

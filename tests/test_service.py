@@ -3,26 +3,18 @@ and a model fine-tuned from the real MiniLM encoder."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, write_config
+from service import launch
+from service.launch import free_port, stop, wait_ready
+from tests.conftest import write_config
 
 pytestmark = [pytest.mark.server, pytest.mark.encoder]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -41,38 +33,7 @@ def real_model_tag(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -
 
 
 def start_server(tag: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {"STANCE_MODEL_TAG": tag, "STANCE_BACKEND": "transformer"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            "service.service:StanceService",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"server not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+    return launch.start_server(port, log, STANCE_MODEL_TAG=tag, STANCE_BACKEND="transformer")
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +46,7 @@ def server(real_model_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         wait_ready(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def test_classify_returns_contract_fields_in_order(server, real_model_tag):
@@ -240,3 +197,39 @@ def test_info_describes_the_served_model(server, real_model_tag):
     assert info["temperatures"]["fitted"] is True
     assert "test/transformer/stance_macro_f1" in info["metrics"]
     assert info["limits"]["max_sentences"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (b'{"sentences": ["\xff\xfe bad utf-8"]}', {"content-type": "application/json"}),
+        (b"sentences=hello", {"content-type": "application/x-www-form-urlencoded"}),
+        (b"just text", {"content-type": "text/plain"}),
+    ],
+)
+def test_undecodable_or_wrong_content_type_is_4xx(server, content, headers):
+    r = httpx.post(f"{server}/classify", content=content, headers=headers, timeout=30)
+    assert 400 <= r.status_code < 500, r.text
+
+
+def test_ten_megabyte_body_is_a_clear_4xx(server):
+    r = httpx.post(f"{server}/classify", json={"sentences": ["a" * 10_000_000]}, timeout=120)
+    assert 400 <= r.status_code < 500
+    assert "the limit is 5000" in r.text
+
+
+def test_nul_control_character_is_rejected(server):
+    r = httpx.post(f"{server}/classify", json={"sentences": ["bad\x00text"]}, timeout=30)
+    assert r.status_code == 400
+    assert "sentence 0 contains a NUL character" in r.text
+
+
+def test_rtl_emoji_and_control_text_are_answered(server):
+    sentences = [
+        "العقوبات الأمريكية على إيران غير قانونية",
+        "Sanctions 🚫🇮🇷 now!",
+        "tab\there\r\nnewline",
+    ]
+    r = httpx.post(f"{server}/classify", json={"sentences": sentences}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert [x["text"] for x in r.json()["results"]] == sentences
