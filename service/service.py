@@ -23,6 +23,7 @@ from model import load_classifier
 from model.document import classify_document
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
 from model.predictor import TaskProbabilities, to_predictions
+from service.batcher import MicroBatcher
 from service.schemas import (
     MAX_DOCUMENT_CHARS,
     MAX_SENTENCE_CHARS,
@@ -83,25 +84,28 @@ class StanceService:
             for k, v in dict(stored.info.metadata.get("metrics", {})).items()
             if isinstance(v, int | float)
         }
+        self.batcher = MicroBatcher(self._rows, max_items=BATCH_SIZE)
         logger.info("loaded %s (%s)", self.tag, BACKEND)
+
+    def _rows(self, texts: list[str], targets: list[str]) -> np.ndarray:
+        """(n, 6) probabilities: stance then sentiment, label order."""
+        probs = self.classifier.predict_proba(texts, targets)
+        return np.hstack([probs.stance, probs.sentiment])
 
     @bentoml.api(batchable=True, max_batch_size=BATCH_SIZE, max_latency_ms=30000)
     def infer(self, pairs: list[list[str]]) -> list[list[float]]:
-        """Inner batched API: [[sentence, target], ...] -> [[6 probabilities], ...]."""
+        """Raw batched API (BentoML adaptive batching): [[sentence, target], ...] -> 6 probs."""
         if not pairs:
             return []
-        probs = self.classifier.predict_proba([p[0] for p in pairs], [p[1] for p in pairs])
-        return np.hstack([probs.stance, probs.sentiment]).tolist()  # type: ignore[no-any-return]
+        rows = self._rows([p[0] for p in pairs], [p[1] for p in pairs])
+        return rows.tolist()  # type: ignore[no-any-return]
 
     @bentoml.api(route="/classify", input_spec=ClassifyRequest, output_spec=ClassifyResponse)
     async def classify(self, sentences: list[str], target: str) -> ClassifyResponse:
         """Classify each sentence's stance toward ``target`` and its sentiment."""
-        rows = np.asarray(
-            await self.to_async.infer(  # type: ignore[attr-defined]
-                [[s, target] for s in sentences]
-            ),
-            dtype=np.float64,
-        )
+        # In-process micro-batching: BentoML's self-proxy to the batchable API dropped
+        # connections under concurrent load (HTTP 500s), this path does not leave the process.
+        rows = await self.batcher.submit(sentences, [target] * len(sentences))
         n_stance = len(STANCE_LABELS)
         probs = TaskProbabilities(stance=rows[:, :n_stance], sentiment=rows[:, n_stance:])
         results = [
