@@ -1,9 +1,10 @@
-"""BentoML service: POST /classify answers stance and sentiment for each sentence.
+"""BentoML service: stance and sentiment per sentence (/classify), per document (/classify_document).
 
 The model is ``stance-classifier:latest`` from the model store, or the tag in
-``$STANCE_MODEL_TAG``; ``$STANCE_BACKEND`` picks transformer (default) or baseline. Requests
-are split into (sentence, target) pairs and sent through an adaptively batched inner API, so
-concurrent requests share forward passes.
+``$STANCE_MODEL_TAG``; ``$STANCE_BACKEND`` picks transformer (default) or baseline and
+``$STANCE_RUNTIME`` overrides the stored runtime (torch, onnx-fp32, onnx-int8). Requests are split
+into (sentence, target) pairs and merged by an in-process micro-batcher, so concurrent requests
+share forward passes; the batchable ``/infer`` API gives BentoML's adaptive batching to raw pairs.
 
 Example:
     bentoml serve service.service:StanceService --port 3000
