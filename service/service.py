@@ -1,4 +1,4 @@
-"""BentoML service: stance and sentiment per sentence (/classify), per document (/classify_document).
+"""BentoML service: stance and sentiment per sentence (/classify) and per document.
 
 The model is ``stance-classifier:latest`` from the model store, or the tag in
 ``$STANCE_MODEL_TAG``; ``$STANCE_BACKEND`` picks transformer (default) or baseline and
