@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", type=Path, default=Path("reports/latest/metrics.json"))
     p.add_argument("--recorded", type=Path, default=Path("configs/recorded_metrics.json"))
     p.add_argument("--margin", type=float, default=0.05, help="allowed drop (default: %(default)s)")
+    p.add_argument(
+        "--no-baseline-check",
+        action="store_true",
+        help="skip the transformer-beats-baseline rule (short CI runs do not reach it)",
+    )
 
     p = sub.add_parser("export", help="export a stored transformer to ONNX fp32 + int8")
     p.add_argument("--model", default=None, help="store tag or artifact folder")
@@ -349,7 +354,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     """Check a run's metrics against the baseline and the recorded figures."""
     from training.gate import check
 
-    failures = check(args.metrics, args.recorded, args.margin)
+    failures = check(args.metrics, args.recorded, args.margin, not args.no_baseline_check)
     for f in failures:
         print(f"gate: {f}", file=sys.stderr)
     print("gate: " + ("passed" if not failures else f"{len(failures)} failure(s)"))
@@ -382,7 +387,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one clear line and exit 2, never a traceback."""
     args = build_parser().parse_args(argv)
-    # Our modules log at INFO; libraries (onnxruntime's quantiser logs to the root logger) at WARNING.
+    # Our modules log at INFO; libraries (onnxruntime's quantiser uses the root logger) at WARNING.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for ours in ("model", "training", "service"):
         logging.getLogger(ours).setLevel(logging.DEBUG if args.verbose else logging.INFO)
