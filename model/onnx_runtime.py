@@ -8,6 +8,7 @@ torch path up to quantisation error.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,6 +43,7 @@ class OnnxClassifier(CalibratedMixin):
         self.temperatures: Temperatures = self.config.temperature_object()
         self.tokenizer = AutoTokenizer.from_pretrained(str(directory / "tokenizer"))
         self.runtime = runtime
+        self.directory = directory
         self.batch_size = batch_size
         options = ort.SessionOptions()
         # One inter-op thread and all cores inside each op: the best split on small CPU boxes.
@@ -71,5 +73,9 @@ class OnnxClassifier(CalibratedMixin):
         return {"stance": stance, "sentiment": sentiment}
 
     def save(self, directory: Path) -> None:
-        """ONNX artifacts are written by ``training.export``, not saved from a session."""
-        raise NotImplementedError("export ONNX from the torch artifact with training.export")
+        """Copy the artifact folder (weights, ONNX files, tokenizer) and write its config.json."""
+        directory = Path(directory)
+        if directory.resolve() != self.directory.resolve():
+            shutil.copytree(self.directory, directory, dirs_exist_ok=True)
+        self.config.temperatures = self.temperatures.as_dict()
+        self.config.write(directory)

@@ -74,3 +74,14 @@ def test_training_records_the_served_runtime(tiny_run):
     onnx = tiny_run["onnx"]
     assert onnx["candidate"] == "onnx-int8"
     assert onnx["runtime"] == ("onnx-int8" if onnx["parity_passed"] else "torch")
+
+
+def test_int8_artifact_saves_and_reloads_identically(exported, tmp_path):
+    clf = OnnxClassifier(exported, "onnx-int8")
+    clf.save(tmp_path / "copy")
+    again = OnnxClassifier(tmp_path / "copy", "onnx-int8")
+    np.testing.assert_allclose(
+        clf.predict_proba(TEXTS, TARGETS).stance,
+        again.predict_proba(TEXTS, TARGETS).stance,
+        atol=1e-9,
+    )
