@@ -129,8 +129,9 @@ class BaselineClassifier(CalibratedMixin):
             raise FileNotFoundError(
                 f"baseline artifact {directory} has no {MODEL_FILE}; retrain with `stance train`"
             )
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+        found = sio.get_untrusted_types(file=path)
+        untrusted = [t for t in found if t not in TRUSTED_TYPES]
         if untrusted:
             raise ValueError(f"baseline file {path} holds unexpected types {untrusted}; refusing")
-        pipelines = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        pipelines = sio.load(path, trusted=found)
         return cls(pipelines["stance"], pipelines["sentiment"], config)

@@ -11,6 +11,7 @@ import json
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,20 +89,24 @@ def parse_line(raw: str, path: Path, lineno: int) -> tuple[Example | None, list[
     )
 
 
+def parsed_lines(path: Path) -> Iterator[tuple[int, Example | None, list[str]]]:
+    """Yield (line number, example or None, problems) for each non-blank line of ``path``."""
+    with path.open(encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if raw.strip():
+                yield (lineno, *parse_line(raw, path, lineno))
+
+
 def read_examples(path: str | Path) -> list[Example]:
     """Read a corpus file; raise ValueError listing every malformed line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"corpus file {path} not found")
     examples, problems = [], []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            ex, errs = parse_line(raw, path, lineno)
-            problems.extend(errs)
-            if ex is not None:
-                examples.append(ex)
+    for _, ex, errs in parsed_lines(path):
+        problems.extend(errs)
+        if ex is not None:
+            examples.append(ex)
     if problems:
         shown = "\n  ".join(problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
@@ -150,41 +155,37 @@ def check_corpus(paths: list[Path], min_share: float = 0.15) -> CheckReport:
         seen_pairs: dict[tuple[str, str], int] = {}
         ids: set[str] = set()
         n = 0
-        with path.open(encoding="utf-8") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                if not raw.strip():
-                    continue
-                ex, errs = parse_line(raw, path, lineno)
-                problems.extend(errs)
-                if ex is None:
-                    continue
-                n += 1
-                stance[ex.stance] += 1
-                sentiment[ex.sentiment] += 1
-                if ex.id in ids:
-                    problems.append(_problem(path, lineno, f"duplicate id {ex.id!r}"))
-                ids.add(ex.id)
-                key = (normalise(ex.text), ex.target.lower().strip())
-                if key in seen_pairs:
-                    problems.append(
-                        _problem(
-                            path,
-                            lineno,
-                            f"duplicate text for the same target (first at line {seen_pairs[key]})",
-                        )
+        for lineno, ex, errs in parsed_lines(path):
+            problems.extend(errs)
+            if ex is None:
+                continue
+            n += 1
+            stance[ex.stance] += 1
+            sentiment[ex.sentiment] += 1
+            if ex.id in ids:
+                problems.append(_problem(path, lineno, f"duplicate id {ex.id!r}"))
+            ids.add(ex.id)
+            key = (normalise(ex.text), ex.target.lower().strip())
+            if key in seen_pairs:
+                problems.append(
+                    _problem(
+                        path,
+                        lineno,
+                        f"duplicate text for the same target (first at line {seen_pairs[key]})",
                     )
-                seen_pairs[key] = lineno
-                other = split_of_doc.setdefault(ex.doc_id, split)
-                if other != split:
-                    problems.append(
-                        _problem(path, lineno, f"document {ex.doc_id!r} is also in split {other!r}")
-                    )
-                norm = normalise(ex.text)
-                other = split_of_text.setdefault(norm, split)
-                if other != split:
-                    problems.append(
-                        _problem(path, lineno, f"near-duplicate of a sentence in split {other!r}")
-                    )
+                )
+            seen_pairs[key] = lineno
+            other = split_of_doc.setdefault(ex.doc_id, split)
+            if other != split:
+                problems.append(
+                    _problem(path, lineno, f"document {ex.doc_id!r} is also in split {other!r}")
+                )
+            norm = normalise(ex.text)
+            other = split_of_text.setdefault(norm, split)
+            if other != split:
+                problems.append(
+                    _problem(path, lineno, f"near-duplicate of a sentence in split {other!r}")
+                )
         notes.append(f"{path}: {n} items")
     total = sum(stance.values())
     for name, counts, labels in (
