@@ -5,8 +5,13 @@ path and our ONNX int8 path, then HTTP sentences/s with p50/p99 latency at concu
 against a real ``bentoml serve``, and the ratios HTTP/in-process and int8/fp32. Timings swing with
 machine load: compare the ratios of one run, not absolute numbers across runs.
 
+``--soak SECONDS`` runs a bounded load test instead (127.0.0.1 only): ``--concurrency`` clients for
+that long, counting errors and sampling the server's resident memory (all its processes) every
+few seconds.
+
 Example:
     .venv/bin/python -m service.benchmark --model stance-classifier:latest --seconds 15
+    .venv/bin/python -m service.benchmark --soak 60 --concurrency 32
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,44 +74,123 @@ def base_encoder(clf: Any) -> str:
     return str(resolve_base_model(PRETRAINED_PACKAGE))
 
 
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (BentoML forks workers), in MiB."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return float("nan")
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total / 2**20
+
+
 def http_load(
-    url: str, texts: list[str], target: str, concurrency: int, seconds: float
-) -> dict[str, float]:
-    """One sentence a request, ``concurrency`` clients, for ``seconds``; bounded and local only."""
+    url: str,
+    texts: list[str],
+    target: str,
+    concurrency: int,
+    seconds: float,
+    per_request: int = 1,
+    server_pid: int | None = None,
+) -> dict[str, Any]:
+    """``per_request`` sentences a request, ``concurrency`` clients, for ``seconds``.
+
+    Bounded in time and local only. With ``server_pid``, the server's memory is sampled every
+    ``seconds / 10`` (at least 1 s) into ``rss_mb``.
+    """
     latencies: list[float] = []
-    errors = 0
+    errors: list[str] = []
+    rss: list[float] = []
     deadline = time.monotonic() + seconds
 
     def client(offset: int) -> None:
-        nonlocal errors
         with httpx.Client(timeout=60) as http:
             i = offset
             while time.monotonic() < deadline:
+                batch = [texts[(i + k) % len(texts)] for k in range(per_request)]
                 t0 = time.perf_counter()
-                r = http.post(
-                    f"{url}/classify", json={"sentences": [texts[i % len(texts)]], "target": target}
-                )
+                try:
+                    r = http.post(f"{url}/classify", json={"sentences": batch, "target": target})
+                    if r.status_code != 200:
+                        errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
+                except httpx.HTTPError as exc:
+                    errors.append(repr(exc))
                 latencies.append(time.perf_counter() - t0)
-                errors += r.status_code != 200
-                i += concurrency
+                i += concurrency * per_request
+
+    def sampler() -> None:
+        while time.monotonic() < deadline and server_pid is not None:
+            rss.append(round(server_rss_mb(server_pid), 1))
+            time.sleep(max(1.0, seconds / 10))
 
     start = time.perf_counter()
-    with cf.ThreadPoolExecutor(concurrency) as pool:
+    with cf.ThreadPoolExecutor(concurrency + 1) as pool:
+        watcher = pool.submit(sampler)
         list(pool.map(client, range(concurrency)))
+        watcher.result()
     elapsed = time.perf_counter() - start
     ms = np.array(latencies) * 1000
-    return {
+    out: dict[str, Any] = {
         "concurrency": concurrency,
-        "sentences_per_s": len(latencies) / elapsed,
+        "sentences_per_request": per_request,
+        "sentences_per_s": len(latencies) * per_request / elapsed,
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "requests": len(latencies),
-        "errors": errors,
+        "errors": len(errors),
+        "first_errors": errors[:3],
+    }
+    if server_pid is not None:
+        rss.append(round(server_rss_mb(server_pid), 1))
+        out["rss_mb"] = rss
+    return out
+
+
+def serve(tag: str, runtime: str) -> tuple[str, subprocess.Popen[bytes], Path]:
+    """Start a real server of ``tag`` on a free local port and wait until it is ready."""
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "server.log"
+    proc = start_server(port, log, STANCE_MODEL_TAG=tag, STANCE_RUNTIME=runtime)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, log)
+    except RuntimeError:
+        stop(proc)
+        raise
+    return url, proc, log
+
+
+def memory_summary(rss: list[float]) -> dict[str, float]:
+    """Memory after the first sample (warm) and at the end; growth in MiB and percent."""
+    warm, end = rss[1] if len(rss) > 1 else rss[0], rss[-1]
+    return {
+        "warm_mb": warm,
+        "end_mb": end,
+        "max_mb": max(rss),
+        "growth_mb": round(end - warm, 1),
+        "growth_percent": round(100 * (end - warm) / warm, 2),
     }
 
 
+def soak(
+    url: str, pid: int, texts: list[str], target: str, seconds: float, concurrency: int
+) -> dict[str, Any]:
+    """A bounded load test: errors, throughput and the server's memory over ``seconds``."""
+    http_load(url, texts, target, 4, 3)  # warm-up
+    result = http_load(url, texts, target, concurrency, seconds, server_pid=pid)
+    return result | {"memory": memory_summary(result["rss_mb"])}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print a JSON summary."""
+    """Run the benchmark (or the soak test) and print a JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--model", default="stance-classifier:latest", help="store tag or artifact folder"
@@ -113,35 +198,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "test.jsonl")
     parser.add_argument("--n", type=int, default=512, help="sentences for in-process timing")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each HTTP level")
+    parser.add_argument(
+        "--runtime", default="onnx-int8", help="runtime the server uses (torch, onnx-fp32, ...)"
+    )
+    parser.add_argument(
+        "--soak", type=float, default=None, metavar="SECONDS", help="run a load test this long"
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="clients of the load test")
     args = parser.parse_args(argv)
 
     from training.store import resolve_model
 
     folder, tag = resolve_model(args.model, "transformer")
     texts, targets = sentences(args.data, args.n)
+    result: dict[str, Any] = {"model": tag, "sentences": len(texts), "server_runtime": args.runtime}
+    if args.soak is not None:
+        url, proc, _ = serve(tag, args.runtime)
+        try:
+            result["soak"] = soak(url, proc.pid, texts, targets[0], args.soak, args.concurrency)
+        finally:
+            stop(proc)
+        print(json.dumps(result, indent=2))
+        return 0 if result["soak"]["errors"] == 0 else 1
+
     fp32 = load_classifier(folder, runtime="torch")
     int8 = load_classifier(folder, runtime="onnx-int8")
-    result: dict[str, Any] = {"model": tag, "sentences": len(texts)}
     result["in_process"] = {
         "hf_pipeline_batch1": hf_pipeline(base_encoder(fp32), texts[:128], targets[:128]),
         "torch_fp32": in_process(fp32, texts, targets),
         "onnx_int8": in_process(int8, texts, targets),
     }
-    port = free_port()
-    log = Path(tempfile.mkdtemp()) / "server.log"
-    proc = start_server(port, log, STANCE_MODEL_TAG=tag, STANCE_RUNTIME="onnx-int8")
-    url = f"http://127.0.0.1:{port}"
+    del fp32, int8  # the server gets the cores and the memory
+    url, proc, _ = serve(tag, args.runtime)
     try:
-        wait_ready(url, proc, log)
         http_load(url, texts, targets[0], 4, 3)  # warm-up
-        result["http"] = [http_load(url, texts, targets[0], c, args.seconds) for c in (1, 4, 16)]
+        levels = [(1, 1), (4, 1), (16, 1), (16, 8)]  # (concurrency, sentences per request)
+        result["http"] = [
+            http_load(url, texts, targets[0], c, args.seconds, per_request=k) for c, k in levels
+        ]
     finally:
         stop(proc)
     ip = result["in_process"]
+    by_level = {(h["concurrency"], h["sentences_per_request"]): h for h in result["http"]}
     result["ratios"] = {
         "int8_over_fp32": ip["onnx_int8"] / ip["torch_fp32"],
         "int8_over_hf_pipeline": ip["onnx_int8"] / ip["hf_pipeline_batch1"],
-        "http_c16_over_in_process_int8": result["http"][-1]["sentences_per_s"] / ip["onnx_int8"],
+        "http_c16_over_in_process_int8": by_level[16, 1]["sentences_per_s"] / ip["onnx_int8"],
+        "http_c16x8_over_in_process_int8": by_level[16, 8]["sentences_per_s"] / ip["onnx_int8"],
     }
     print(json.dumps(result, indent=2))
     return 0

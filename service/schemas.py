@@ -170,6 +170,7 @@ class InfoResponse(IODescriptor):
 
     model: str
     backend: str
+    runtime: str = Field(description="torch, onnx-fp32, onnx-int8 or scikit-learn")
     labels: dict[str, list[str]]
     temperatures: dict[str, float | bool]
     base_model: str

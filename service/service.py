@@ -19,6 +19,10 @@ from pathlib import Path
 import bentoml
 import numpy as np
 from bentoml.exceptions import BentoMLException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from model import load_classifier
 from model.document import classify_document
@@ -62,8 +66,23 @@ require_model(MODEL_TAG)
 
 ACCESS_LOG = os.environ.get("STANCE_ACCESS_LOG", "0") == "1"
 
+# The service instance of this worker process, for the plain GET routes mounted beside the APIs.
+_LOADED: list[StanceService] = []
+
+
+async def get_info(request: Request) -> JSONResponse:
+    """GET /info: the same body as POST /info, for browsers, curl and health dashboards."""
+    if not _LOADED:
+        return JSONResponse({"detail": "the model is still loading; retry shortly"}, 503)
+    return JSONResponse(_LOADED[0].info().model_dump())
+
+
+# A PassiveMount in BentoML: it only answers GET /info and leaves every other path to the APIs.
+plain_routes = Starlette(routes=[Route("/info", get_info, methods=["GET"])])
+
 
 # One worker: torch/ONNX Runtime already use every core of a small box inside one process.
+@bentoml.asgi_app(plain_routes, path="/")
 @bentoml.service(
     traffic={"timeout": 120, "max_concurrency": 256},
     workers=1,
@@ -86,7 +105,15 @@ class StanceService:
             if isinstance(v, int | float)
         }
         self.batcher = MicroBatcher(self._rows, max_items=BATCH_SIZE)
-        logger.info("loaded %s (%s)", self.tag, BACKEND)
+        _LOADED[:] = [self]
+        logger.info("loaded %s (%s, %s)", self.tag, BACKEND, self.runtime)
+
+    @property
+    def runtime(self) -> str:
+        """What computes the forward pass: torch, onnx-fp32, onnx-int8, or scikit-learn."""
+        if BACKEND == "baseline":
+            return "scikit-learn"
+        return str(getattr(self.classifier, "runtime", "torch"))
 
     def _rows(self, texts: list[str], targets: list[str]) -> np.ndarray:
         """(n, 6) probabilities: stance then sentiment, label order."""
@@ -134,11 +161,12 @@ class StanceService:
 
     @bentoml.api(route="/info", output_spec=InfoResponse)
     def info(self) -> InfoResponse:
-        """Model tag, labels, calibration, training metrics and request limits."""
+        """Model tag, runtime, labels, calibration, training metrics, limits (GET /info too)."""
         config = self.classifier.config  # type: ignore[attr-defined]
         return InfoResponse(
             model=self.tag,
             backend=BACKEND,
+            runtime=self.runtime,
             labels={"stance": list(STANCE_LABELS), "sentiment": list(SENTIMENT_LABELS)},
             temperatures=self.classifier.temperatures.as_dict(),
             base_model=str(config.base_model),

@@ -37,16 +37,24 @@ def start_server(tag: str, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture(scope="module")
-def server(real_model_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_process(
+    real_model_tag: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    """A real `bentoml serve` of the model: (base URL, process id)."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     proc = start_server(real_model_tag, port, log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc, log)
-        yield url
+        yield url, proc.pid
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def server(server_process: tuple[str, int]) -> str:
+    return server_process[0]
 
 
 def test_classify_returns_contract_fields_in_order(server, real_model_tag):
@@ -233,3 +241,43 @@ def test_rtl_emoji_and_control_text_are_answered(server):
     r = httpx.post(f"{server}/classify", json={"sentences": sentences}, timeout=60)
     assert r.status_code == 200, r.text
     assert [x["text"] for x in r.json()["results"]] == sentences
+
+
+def test_get_info_answers_what_post_info_does(server, real_model_tag):
+    got = httpx.get(f"{server}/info", timeout=30)
+    assert got.status_code == 200, got.text
+    posted = httpx.post(f"{server}/info", json={}, timeout=30).json()
+    assert got.json() == posted
+    assert posted["runtime"] in ("torch", "onnx-fp32", "onnx-int8")
+
+
+def test_openapi_fuzz_gets_no_server_error(server, tmp_path):
+    """Schemathesis generates valid and invalid bodies from /docs.json: none may get a 5xx."""
+    import shutil
+    import sys
+
+    cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    assert cli, "schemathesis is a dev dependency: pip install -e '.[dev]'"
+    run = subprocess.run(
+        [cli, "run", f"{server}/docs.json", "--checks", "not_a_server_error",
+         "--max-examples", "40", "--workers", "1", "--request-timeout", "60",
+         "--suppress-health-check", "all", "--seed", "7"],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "/classify" in run.stdout and "/classify_document" in run.stdout
+    ok = httpx.post(f"{server}/classify", json={"sentences": ["still serving?"]}, timeout=60)
+    assert ok.status_code == 200
+
+
+def test_bounded_load_has_no_errors_and_stable_memory(server_process):
+    """32 clients for 20 s on 127.0.0.1 (the benchmark's --soak 60 runs the longer version)."""
+    from service.benchmark import sentences, soak
+
+    url, pid = server_process
+    texts, targets = sentences(Path("data/test.jsonl"), 256)
+    result = soak(url, pid, texts, targets[0], seconds=20, concurrency=32)
+    assert result["errors"] == 0, result["first_errors"]
+    assert result["requests"] > 32
+    # Memory after warm-up may settle a little; a leak under this load would grow it steadily.
+    assert result["memory"]["growth_percent"] < 10, result["rss_mb"]

@@ -107,6 +107,7 @@ def analyse(
             backend: {
                 "target_ablation": target_ablation(clf, examples),
                 "by_regime": breakdown(results[name][backend]["stance"], examples, "regime"),
+                "by_target": breakdown(results[name][backend]["stance"], examples, "target"),
                 "by_source": breakdown(results[name][backend]["stance"], examples, "source"),
                 "confident_errors": confident_errors(
                     results[name][backend]["stance"], examples, TASKS["stance"]

@@ -59,6 +59,34 @@ def plot_reliability(results: dict[str, TaskResult], title: str, path: Path) -> 
     plt.close(fig)
 
 
+def plot_groups(groups: dict[str, dict[str, dict[str, float]]], title: str, path: Path) -> None:
+    """Save horizontal bars of stance macro-F1 per group (regime, target), one bar per backend.
+
+    ``groups`` is ``{backend: {group: {"n": ..., "macro_f1": ...}}}`` as ``analysis.breakdown``
+    returns it; groups are sorted by size, the largest on top.
+    """
+    backends = list(groups)
+    sizes: dict[str, int] = {}
+    for by_group in groups.values():
+        for g, v in by_group.items():
+            sizes[g] = int(v["n"])
+    names = sorted(sizes, key=lambda g: (sizes[g], g))
+    height = 0.8 / max(1, len(backends))
+    fig, ax = plt.subplots(figsize=(6.0, 1.0 + 0.32 * len(names)), dpi=110)
+    for k, backend in enumerate(backends):
+        ys = [i + (k - (len(backends) - 1) / 2) * height for i in range(len(names))]
+        xs = [groups[backend].get(g, {}).get("macro_f1", 0.0) for g in names]
+        ax.barh(ys, xs, height=height, label=backend)
+    ax.set_yticks(range(len(names)), [f"{g} ({sizes[g]})" for g in names], fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("stance macro-F1")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def _fmt(res: TaskResult, key: str) -> str:
     lo, hi = res.ci95.get(key, [float("nan"), float("nan")])
     return f"{res.metrics[key]:.3f} [{lo:.3f}, {hi:.3f}]"
@@ -168,8 +196,8 @@ def analysis_markdown(analysis: dict[str, Any]) -> list[str]:
                 changed = f" ({v['changed']:.0%} changed)" if "changed" in v else ""
                 cells.append(f"{v['macro_f1']:.3f}{changed}")
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-        for key in ("by_regime", "by_source"):
-            groups = sorted({g for b in backends for g in by_backend[b][key]})
+        for key in ("by_regime", "by_target", "by_source"):
+            groups = sorted({g for b in backends for g in by_backend[b].get(key, {})})
             if len(groups) < 2:
                 continue
             lines += ["", f"Stance macro-F1 {key.replace('_', ' ')} (groups of 10+ items):", ""]
@@ -259,6 +287,16 @@ def write_report(out_dir: Path, summary: dict[str, Any], results: Results) -> Pa
             name = f"reliability_{eval_set}_{task}.png"
             plot_reliability(
                 {b: r[task] for b, r in by_backend.items()}, f"{eval_set} {task}", out_dir / name
+            )
+            images.append(name)
+    for eval_set, by_backend in summary.get("analysis", {}).items():
+        for key in ("by_regime", "by_target"):
+            groups = {b: a.get(key, {}) for b, a in by_backend.items()}
+            if len({g for v in groups.values() for g in v}) < 2:
+                continue
+            name = f"{key}_{eval_set}_stance.png"
+            plot_groups(
+                groups, f"{eval_set}: stance macro-F1 {key.replace('_', ' ')}", out_dir / name
             )
             images.append(name)
     metrics = dict(summary) | {
