@@ -3,6 +3,12 @@
 The ONNX graph (written by ``training.export``) maps token ids to both heads' logits; tokenizer,
 calibration temperatures and labels come from the same artifact folder, so outputs match the
 torch path up to quantisation error.
+
+int8 with a recheck margin is a cascade: every item runs through the int8 graph, and the items
+whose calibrated top-two probabilities (in either task) are closer than the margin run again in
+fp32, whose answer replaces the int8 one. Quantisation error flips labels only near the decision
+boundary, so this keeps int8's speed on confident items and fp32's labels on close calls. Training
+picks the smallest margin that reaches the parity target on validation (``training.export``).
 """
 
 from __future__ import annotations
@@ -11,14 +17,35 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from transformers import AutoTokenizer
 
 from model.artifact import ArtifactConfig
-from model.predictor import CalibratedMixin, FloatArray, Temperatures
+from model.predictor import CalibratedMixin, FloatArray, Temperatures, softmax
 
 RUNTIMES = {"onnx-fp32": "model.onnx", "onnx-int8": "model.int8.onnx"}
+RECHECK_KEY = "int8_recheck_margin"  # in the artifact's config.json ``extra``
+
+
+def top_two_margin(logits: dict[str, FloatArray], temperatures: Temperatures) -> FloatArray:
+    """Per item, the smallest gap between the top two calibrated probabilities over both tasks."""
+    gaps = []
+    for task, z in logits.items():
+        p = np.sort(softmax(z, getattr(temperatures, task)), axis=1)
+        gaps.append(p[:, -1] - p[:, -2])
+    return np.min(gaps, axis=0)  # type: ignore[no-any-return]
+
+
+def _session(path: Path) -> Any:
+    """An ONNX Runtime CPU session: one inter-op thread and all cores inside each op."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("STANCE_THREADS", os.cpu_count() or 1))
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class OnnxClassifier(CalibratedMixin):
@@ -26,9 +53,13 @@ class OnnxClassifier(CalibratedMixin):
 
     backend = "transformer"
 
-    def __init__(self, directory: Path, runtime: str = "onnx-int8", batch_size: int = 32) -> None:
-        import onnxruntime as ort
-
+    def __init__(
+        self,
+        directory: Path,
+        runtime: str = "onnx-int8",
+        batch_size: int = 32,
+        recheck_margin: float | None = None,
+    ) -> None:
         if runtime not in RUNTIMES:
             raise ValueError(
                 f"unknown ONNX runtime {runtime!r}: expected one of {sorted(RUNTIMES)}"
@@ -45,15 +76,39 @@ class OnnxClassifier(CalibratedMixin):
         self.runtime = runtime
         self.directory = directory
         self.batch_size = batch_size
-        options = ort.SessionOptions()
-        # One inter-op thread and all cores inside each op: the best split on small CPU boxes.
-        options.intra_op_num_threads = int(os.environ.get("STANCE_THREADS", os.cpu_count() or 1))
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = _session(path)
         self.input_names = {i.name for i in self.session.get_inputs()}
+        if recheck_margin is None:
+            recheck_margin = float(self.config.extra.get(RECHECK_KEY, 0.0))
+        if not 0 <= recheck_margin <= 1:
+            raise ValueError(f"recheck margin must be within [0, 1], got {recheck_margin}")
+        self.recheck_margin = recheck_margin if runtime == "onnx-int8" else 0.0
+        self.fp32_session = (
+            _session(directory / RUNTIMES["onnx-fp32"]) if self.recheck_margin > 0 else None
+        )
+        self.items_seen = 0
+        self.items_rechecked = 0
 
     def logits(self, texts: Sequence[str], targets: Sequence[str]) -> dict[str, FloatArray]:
-        """Return raw logits for both tasks, batching by length."""
+        """Return raw logits for both tasks; close int8 calls are recomputed in fp32."""
+        out = self._run(self.session, texts, targets)
+        self.items_seen += len(texts)
+        if self.fp32_session is None or not len(texts):
+            return out
+        redo = np.flatnonzero(top_two_margin(out, self.temperatures) < self.recheck_margin).tolist()
+        if redo:
+            exact = self._run(
+                self.fp32_session, [texts[i] for i in redo], [targets[i] for i in redo]
+            )
+            for task in out:
+                out[task][redo] = exact[task]
+            self.items_rechecked += len(redo)
+        return out
+
+    def _run(
+        self, session: Any, texts: Sequence[str], targets: Sequence[str]
+    ) -> dict[str, FloatArray]:
+        """Logits of ``session`` for both tasks, batching by length."""
         order = np.argsort([len(t) for t in texts], kind="stable")
         stance = np.zeros((len(texts), 3))
         sentiment = np.zeros((len(texts), 3))
@@ -68,7 +123,7 @@ class OnnxClassifier(CalibratedMixin):
                 return_tensors="np",
             )
             feeds = {k: v.astype(np.int64) for k, v in batch.items() if k in self.input_names}
-            s, m = self.session.run(["stance_logits", "sentiment_logits"], feeds)
+            s, m = session.run(["stance_logits", "sentiment_logits"], feeds)
             stance[idx], sentiment[idx] = s, m
         return {"stance": stance, "sentiment": sentiment}
 

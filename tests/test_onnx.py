@@ -1,5 +1,6 @@
 """ONNX export and the ONNX Runtime backend, on the tiny model."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -7,8 +8,8 @@ import numpy as np
 import pytest
 
 from model import load_classifier
-from model.onnx_runtime import OnnxClassifier
-from training.export import export_onnx, parity
+from model.onnx_runtime import OnnxClassifier, top_two_margin
+from training.export import RECHECK_MARGINS, choose_recheck_margin, export_onnx, parity
 
 TEXTS = ["Sanctions on Iran are illegal.", "The embargo must stay in place until it complies.", "x"]
 TARGETS = ["US sanctions on Iran", "UN sanctions on Iraq", "US sanctions"]
@@ -54,6 +55,7 @@ def test_parity_report_has_both_tasks(exported):
             "macro_f1_fp32",
             "macro_f1_candidate",
             "f1_drop_points",
+            "rechecked_share",
         }
 
 
@@ -73,7 +75,49 @@ def test_runtime_errors_are_clear(exported, tmp_path):
 def test_training_records_the_served_runtime(tiny_run):
     onnx = tiny_run["onnx"]
     assert onnx["candidate"] == "onnx-int8"
-    assert onnx["runtime"] == ("onnx-int8" if onnx["parity_passed"] else "torch")
+    assert onnx["recheck_margin"] in RECHECK_MARGINS
+    if onnx["parity_passed"]:
+        assert onnx["runtime"] == "onnx-int8"
+    else:  # exact fp32 ONNX is the first fallback, torch the last
+        assert onnx["runtime"] in ("onnx-fp32", "torch")
+
+
+def test_recheck_margin_one_gives_fp32_answers(exported):
+    fp32 = OnnxClassifier(exported, "onnx-fp32").logits(TEXTS, TARGETS)
+    cascade = OnnxClassifier(exported, "onnx-int8", recheck_margin=1.0)
+    got = cascade.logits(TEXTS, TARGETS)
+    np.testing.assert_allclose(got["stance"], fp32["stance"], atol=1e-9)
+    np.testing.assert_allclose(got["sentiment"], fp32["sentiment"], atol=1e-9)
+    assert (cascade.items_seen, cascade.items_rechecked) == (3, 3)
+
+
+def test_recheck_margin_zero_is_plain_int8(exported):
+    plain = OnnxClassifier(exported, "onnx-int8", recheck_margin=0.0)
+    assert plain.fp32_session is None
+    plain.logits(TEXTS, TARGETS)
+    assert plain.items_rechecked == 0
+
+
+def test_recheck_only_redoes_close_calls(exported):
+    int8 = OnnxClassifier(exported, "onnx-int8", recheck_margin=0.0)
+    gaps = top_two_margin(int8.logits(TEXTS, TARGETS), int8.temperatures)
+    margin = float(np.sort(gaps)[1]) + 1e-12  # exactly the closest two items fall below it
+    cascade = OnnxClassifier(exported, "onnx-int8", recheck_margin=margin)
+    cascade.logits(TEXTS, TARGETS)
+    assert cascade.items_rechecked == 2
+
+
+def test_choose_recheck_margin_stops_at_the_first_that_reaches_the_target(exported):
+    margin, tried = choose_recheck_margin(exported, TEXTS, TARGETS, min_agreement=0.0)
+    assert margin == 0.0 and len(tried) == 1
+    margin, tried = choose_recheck_margin(exported, TEXTS, TARGETS, min_agreement=1.0)
+    assert tried[-1]["agreement"] == 1.0 and margin == tried[-1]["margin"]
+    assert all(t["agreement"] < 1.0 for t in tried[:-1])
+
+
+def test_bad_recheck_margin_is_a_clear_error(exported):
+    with pytest.raises(ValueError, match=re.escape("recheck margin must be within [0, 1], got 2")):
+        OnnxClassifier(exported, "onnx-int8", recheck_margin=2)
 
 
 def test_int8_artifact_saves_and_reloads_identically(exported, tmp_path):

@@ -1,5 +1,8 @@
 """Export the transformer artifact to ONNX and quantise it to int8 (ONNX Runtime dynamic).
 
+Also the int8 parity check against torch fp32, and the choice of the int8 recheck margin (see
+``model.onnx_runtime``) on validation items.
+
 Example:
     stance export --model stance-classifier:latest
 """
@@ -9,11 +12,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
-from model.onnx_runtime import RUNTIMES
+from model.onnx_runtime import RUNTIMES, OnnxClassifier, top_two_margin
 from model.transformer import TransformerClassifier
+
+# Candidate recheck margins, smallest first: the first that reaches the parity target wins.
+RECHECK_MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +99,10 @@ def parity(
     """
     from sklearn.metrics import f1_score
 
-    from model.onnx_runtime import OnnxClassifier
-
     reference = TransformerClassifier.load(directory).predict_proba(texts, targets)
-    candidate = OnnxClassifier(directory, runtime).predict_proba(texts, targets)
-    out = {}
+    onnx = OnnxClassifier(directory, runtime)
+    candidate = onnx.predict_proba(texts, targets)
+    out: dict[str, dict[str, float]] = {}
     for task in ("stance", "sentiment"):
         a = reference.for_task(task).argmax(axis=1)
         b = candidate.for_task(task).argmax(axis=1)
@@ -107,5 +113,35 @@ def parity(
             "macro_f1_fp32": fa,
             "macro_f1_candidate": fb,
             "f1_drop_points": round(100 * (fa - fb), 3),
+            "rechecked_share": onnx.items_rechecked / max(1, onnx.items_seen),
         }
     return out
+
+
+def choose_recheck_margin(
+    directory: Path, texts: list[str], targets: list[str], min_agreement: float
+) -> tuple[float, list[dict[str, float]]]:
+    """The smallest margin whose int8-then-fp32 cascade agrees with fp32 on ``min_agreement``.
+
+    Simulated on the given (validation) items from one int8 and one fp32 pass: the cascade takes
+    fp32's answer wherever int8's top-two margin is below the candidate. Returns the margin (the
+    largest candidate when none reaches the target) and the agreement of every candidate tried.
+    """
+    int8 = OnnxClassifier(directory, "onnx-int8", recheck_margin=0.0)
+    fast = int8.logits(texts, targets)
+    exact = OnnxClassifier(directory, "onnx-fp32").logits(texts, targets)
+    gap = top_two_margin(fast, int8.temperatures)
+    tried = []
+    for margin in RECHECK_MARGINS:
+        redo = gap < margin
+        agreement = min(
+            float(
+                (np.where(redo[:, None], exact[t], fast[t]).argmax(1) == exact[t].argmax(1)).mean()
+            )
+            for t in fast
+        )
+        tried.append({"margin": margin, "agreement": agreement, "rechecked": float(redo.mean())})
+        if agreement >= min_agreement:
+            return margin, tried
+    logger.warning("no recheck margin reaches %.3f agreement on validation", min_agreement)
+    return RECHECK_MARGINS[-1], tried

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from model.artifact import ArtifactConfig
 from model.labels import TASKS
+from model.onnx_runtime import RECHECK_KEY
 from model.predictor import Classifier, Temperatures, softmax
 from training.analysis import breakdown, confident_errors, target_ablation
 from training.baseline import fit_baseline
@@ -134,32 +135,51 @@ def score_all(
     return results, comparisons
 
 
-def choose_runtime(directory: Path, test: list[Example], config: RunConfig) -> dict[str, Any]:
-    """Export ONNX, check int8/fp32 parity on the test split, record the runtime to serve.
+def choose_runtime(
+    directory: Path, validation: list[Example], test: list[Example], config: RunConfig
+) -> dict[str, Any]:
+    """Export ONNX, check parity with torch fp32 on the test split, record the runtime to serve.
 
-    When the configured ONNX runtime fails the parity gate, the artifact falls back to torch and
-    the report says so.
+    For int8 the recheck margin (close calls recomputed in fp32) is chosen on validation first.
+    A runtime that fails the parity gate falls back to ONNX fp32, then torch; the report says so.
     """
     wanted = config.serving.runtime
     if wanted == "torch":
         return {"runtime": "torch"}
-    from training.export import export_onnx, parity
+    from training.export import choose_recheck_margin, export_onnx, parity
 
     export_onnx(directory)
-    gold = {t: [labels.index(getattr(e, t)) for e in test] for t, labels in TASKS.items()}
-    checks = parity(directory, [e.text for e in test], [e.target for e in test], gold, wanted)
-    passed = all(
-        c["agreement"] >= config.serving.min_agreement
-        and c["f1_drop_points"] <= config.serving.max_f1_drop_points
-        for c in checks.values()
-    )
-    runtime = wanted if passed else "torch"
-    if not passed:
-        logger.warning("%s failed the parity gate %s; serving torch fp32", wanted, checks)
     artifact = ArtifactConfig.read(directory)
+    out: dict[str, Any] = {"candidate": wanted}
+    if wanted == "onnx-int8":
+        # Half the allowed disagreement on validation: a margin that only just reaches the target
+        # on ~500 validation items often misses it on the test split.
+        target = 1 - (1 - config.serving.min_agreement) / 2
+        margin, tried = choose_recheck_margin(
+            directory, [e.text for e in validation], [e.target for e in validation], target
+        )
+        artifact.extra[RECHECK_KEY] = margin
+        artifact.write(directory)
+        out |= {"recheck_margin": margin, "recheck_margins_tried": tried}
+    gold = {t: [labels.index(getattr(e, t)) for e in test] for t, labels in TASKS.items()}
+    texts, targets = [e.text for e in test], [e.target for e in test]
+    runtime = "torch"
+    for candidate in dict.fromkeys([wanted, "onnx-fp32"]):
+        checks = parity(directory, texts, targets, gold, candidate)
+        passed = all(
+            c["agreement"] >= config.serving.min_agreement
+            and c["f1_drop_points"] <= config.serving.max_f1_drop_points
+            for c in checks.values()
+        )
+        out.setdefault("parity", checks)
+        out.setdefault("parity_passed", passed)
+        if passed:
+            runtime = candidate
+            break
+        logger.warning("%s failed the parity gate %s", candidate, checks)
     artifact.extra["runtime"] = runtime
     artifact.write(directory)
-    return {"runtime": runtime, "candidate": wanted, "parity_passed": passed, "parity": checks}
+    return out | {"runtime": runtime}
 
 
 def headline(results: Results) -> dict[str, Any]:
@@ -209,7 +229,7 @@ def run_training(config: RunConfig, save: bool = True) -> dict[str, Any]:
     for backend, clf in models.items():
         clf.config.extra["run_config"] = config.model_dump(mode="json")  # type: ignore[attr-defined]
         clf.save(artifact_root / backend)
-    onnx = choose_runtime(artifact_root / "transformer", sets["test"], config)
+    onnx = choose_runtime(artifact_root / "transformer", validation, sets["test"], config)
 
     results, comparisons = score_all(models, sets, config.seed)
     summary: dict[str, Any] = {

@@ -142,15 +142,22 @@ def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> st
     onnx = summary.get("onnx")
     if onnx and "parity" in onnx:
         lines += ["## Serving runtime", ""]
+        verdict = "passed" if onnx["parity_passed"] else f"FAILED: serving {onnx['runtime']}"
         lines.append(
             f"Served runtime: **{onnx['runtime']}** (candidate {onnx['candidate']}, parity gate "
-            f"{'passed' if onnx['parity_passed'] else 'FAILED: fell back to torch'})."
+            f"on the test split {verdict})."
         )
+        if "recheck_margin" in onnx:
+            lines.append(
+                f"int8 recheck margin {onnx['recheck_margin']:.2f}, chosen on validation: items "
+                "whose top-two calibrated probabilities are closer than that run again in fp32."
+            )
         for task, c in onnx["parity"].items():
             lines.append(
-                f"- {task}: int8/fp32 agreement {c['agreement']:.1%}, macro-F1 fp32 "
+                f"- {task}: agreement with torch fp32 {c['agreement']:.1%}, macro-F1 fp32 "
                 f"{c['macro_f1_fp32']:.3f} vs {c['macro_f1_candidate']:.3f} "
-                f"(drop {c['f1_drop_points']:+.2f} points)"
+                f"(drop {c['f1_drop_points']:+.2f} points); "
+                f"{c.get('rechecked_share', 0.0):.1%} of items rechecked in fp32"
             )
         lines.append("")
     if images:
