@@ -14,7 +14,8 @@ MAX_SENTENCE_CHARS = 5000
 MAX_TARGET_CHARS = 200
 
 
-def _check_text(value: str, what: str, limit: int) -> str:
+def check_text(value: str, what: str, limit: int) -> str:
+    """Return ``value`` if it is non-blank, at most ``limit`` characters and NUL-free."""
     if not value.strip():
         raise ValueError(f"{what} is empty or whitespace; send non-empty text")
     if len(value) > limit:
@@ -43,13 +44,13 @@ class ClassifyRequest(IODescriptor):
     @classmethod
     def _sentences(cls, value: list[str]) -> list[str]:
         for i, s in enumerate(value):
-            _check_text(s, f"sentence {i}", MAX_SENTENCE_CHARS)
+            check_text(s, f"sentence {i}", MAX_SENTENCE_CHARS)
         return value
 
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
-        return _check_text(value, "target", MAX_TARGET_CHARS)
+        return check_text(value, "target", MAX_TARGET_CHARS)
 
 
 class StanceScores(BaseModel):
@@ -114,18 +115,18 @@ class DocumentRequest(IODescriptor):
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        return _check_text(value, "text", MAX_DOCUMENT_CHARS)
+        return check_text(value, "text", MAX_DOCUMENT_CHARS)
 
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
-        return _check_text(value, "target", MAX_TARGET_CHARS)
+        return check_text(value, "target", MAX_TARGET_CHARS)
 
     @field_validator("targets")
     @classmethod
     def _targets(cls, value: list[str] | None) -> list[str] | None:
         for i, t in enumerate(value or []):
-            _check_text(t, f"targets[{i}]", MAX_TARGET_CHARS)
+            check_text(t, f"targets[{i}]", MAX_TARGET_CHARS)
         return value
 
 

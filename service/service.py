@@ -18,7 +18,7 @@ from pathlib import Path
 
 import bentoml
 import numpy as np
-from bentoml.exceptions import BentoMLException
+from bentoml.exceptions import BentoMLException, InvalidArgument
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -29,10 +29,12 @@ from model.document import classify_document
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
 from model.predictor import TaskProbabilities, to_predictions
 from service.batcher import MicroBatcher
+from service.middleware import JsonOnly
 from service.schemas import (
     MAX_DOCUMENT_CHARS,
     MAX_SENTENCE_CHARS,
     MAX_SENTENCES,
+    MAX_TARGET_CHARS,
     MAX_TARGETS,
     ClassifyRequest,
     ClassifyResponse,
@@ -41,6 +43,7 @@ from service.schemas import (
     DocumentTargetResult,
     InfoResponse,
     SentenceResult,
+    check_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,6 +67,20 @@ def require_model(tag: str) -> None:
 require_model(MODEL_TAG)
 
 
+def check_pair(i: int, pair: list[str]) -> None:
+    """Raise InvalidArgument (HTTP 400) unless ``pair`` is [sentence, target], both usable."""
+    if len(pair) != 2:
+        raise InvalidArgument(f"pairs[{i}] has {len(pair)} items; expected [sentence, target]")
+    for what, value, limit in (
+        ("sentence", pair[0], MAX_SENTENCE_CHARS),
+        ("target", pair[1], MAX_TARGET_CHARS),
+    ):
+        try:
+            check_text(value, f"pairs[{i}] {what}", limit)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+
+
 ACCESS_LOG = os.environ.get("STANCE_ACCESS_LOG", "0") == "1"
 
 # The service instance of this worker process, for the plain GET routes mounted beside the APIs.
@@ -74,7 +91,7 @@ async def get_info(request: Request) -> JSONResponse:
     """GET /info: the same body as POST /info, for browsers, curl and health dashboards."""
     if not _LOADED:
         return JSONResponse({"detail": "the model is still loading; retry shortly"}, 503)
-    return JSONResponse(_LOADED[0].info().model_dump())
+    return JSONResponse(_LOADED[0].describe().model_dump())
 
 
 # A PassiveMount in BentoML: it only answers GET /info and leaves every other path to the APIs.
@@ -125,6 +142,8 @@ class StanceService:
         """Raw batched API (BentoML adaptive batching): [[sentence, target], ...] -> 6 probs."""
         if not pairs:
             return []
+        for i, pair in enumerate(pairs):
+            check_pair(i, pair)
         rows = self._rows([p[0] for p in pairs], [p[1] for p in pairs])
         return rows.tolist()  # type: ignore[no-any-return]
 
@@ -162,6 +181,10 @@ class StanceService:
     @bentoml.api(route="/info", output_spec=InfoResponse)
     def info(self) -> InfoResponse:
         """Model tag, runtime, labels, calibration, training metrics, limits (GET /info too)."""
+        return self.describe()
+
+    def describe(self) -> InfoResponse:
+        """The /info body (a plain method: BentoML routes calls of API methods through a client)."""
         config = self.classifier.config  # type: ignore[attr-defined]
         return InfoResponse(
             model=self.tag,
@@ -179,3 +202,6 @@ class StanceService:
                 "max_targets": MAX_TARGETS,
             },
         )
+
+
+StanceService.add_asgi_middleware(JsonOnly)  # type: ignore[attr-defined]

@@ -220,6 +220,38 @@ def test_undecodable_or_wrong_content_type_is_4xx(server, content, headers):
     assert 400 <= r.status_code < 500, r.text
 
 
+def test_non_json_content_type_is_415_with_what_to_send(server):
+    for path in ("/classify", "/classify_document", "/info", "/infer"):
+        r = httpx.post(
+            f"{server}{path}", content=b"{}", headers={"content-type": "multipart/form-data"}
+        )
+        assert r.status_code == 415, (path, r.text)
+        assert "send a JSON body with 'Content-Type: application/json'" in r.text
+
+
+@pytest.mark.parametrize(
+    ("pairs", "fragment"),
+    [
+        ([[]], "pairs[0] has 0 items; expected [sentence, target]"),
+        ([["a", "b", "c"]], "pairs[0] has 3 items"),
+        ([["ok", "US sanctions"], ["", "US sanctions"]], "pairs[1] sentence is empty"),
+        ([["ok", " "]], "pairs[0] target is empty or whitespace"),
+    ],
+)
+def test_infer_rejects_malformed_pairs(server, pairs, fragment):
+    r = httpx.post(f"{server}/infer", json={"pairs": pairs}, timeout=30)
+    assert r.status_code == 400, r.text
+    assert fragment in r.text
+
+
+def test_infer_answers_six_probabilities_per_pair(server):
+    r = httpx.post(f"{server}/infer", json={"pairs": [["Sanctions hurt.", "US sanctions"]]})
+    assert r.status_code == 200, r.text
+    (row,) = r.json()
+    assert len(row) == 6
+    assert abs(sum(row[:3]) - 1) < 1e-6 and abs(sum(row[3:]) - 1) < 1e-6
+
+
 def test_ten_megabyte_body_is_a_clear_4xx(server):
     r = httpx.post(f"{server}/classify", json={"sentences": ["a" * 10_000_000]}, timeout=120)
     assert 400 <= r.status_code < 500
