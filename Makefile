@@ -31,7 +31,7 @@ test: setup
 	$(BIN)/pytest -q
 
 report: setup
-	$(BIN)/stance train --config configs/ci.yaml
+	$(BIN)/stance train --config configs/quick.yaml
 
 check: setup
 	$(BIN)/stance data check data

@@ -11,7 +11,7 @@ data: {train: a.jsonl, validation: b.jsonl, test: c.jsonl}
 
 
 def test_default_configs_load():
-    for name in ("us_sanctions", "ci"):
+    for name in ("us_sanctions", "quick"):
         config = load_config(f"configs/{name}.yaml")
         assert config.data.train.name == "train.jsonl"
         assert config.default_target == "US sanctions"

@@ -11,7 +11,7 @@ def metrics(transformer: float, baseline: float) -> dict:
         return {"stance": {"metrics": {"macro_f1": v}}}
 
     return {
-        "config_name": "ci",
+        "config_name": "quick",
         "results": {"test": {"transformer": res(transformer), "baseline": res(baseline)}},
     }
 
@@ -19,7 +19,7 @@ def metrics(transformer: float, baseline: float) -> dict:
 def test_gate_passes_and_fails_on_baseline_and_recorded(tmp_path):
     m = tmp_path / "metrics.json"
     recorded = tmp_path / "recorded.json"
-    recorded.write_text(json.dumps({"ci": {"test/transformer/stance/macro_f1": 0.60}}))
+    recorded.write_text(json.dumps({"quick": {"test/transformer/stance/macro_f1": 0.60}}))
     m.write_text(json.dumps(metrics(0.62, 0.58)))
     assert check(m, recorded, 0.05) == []
     m.write_text(json.dumps(metrics(0.54, 0.50)))
@@ -45,6 +45,6 @@ def test_gate_cli_exit_codes(tmp_path, capsys):
 def test_recorded_figures_file_is_valid(key):
     recorded = json.loads(open("configs/recorded_metrics.json").read())
     for config, figures in recorded.items():
-        assert config in ("ci", "us_sanctions")
+        assert config in ("quick", "us_sanctions")
         for k, v in figures.items():
             assert len(k.split("/")) == 4 and 0 < v <= 1
