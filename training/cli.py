@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export a stored transformer to ONNX fp32 + int8")
     p.add_argument("--model", default=None, help="store tag or artifact folder")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="also choose the int8 recheck margin on this config's validation split, run the "
+        "parity gate on its test split and record the runtime to serve",
+    )
 
     p = sub.add_parser("data", help="corpus tools")
     dsub = p.add_subparsers(dest="data_command", required=True)
@@ -362,13 +369,22 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export the transformer of a stored model (or artifact folder) to ONNX."""
+    """Export the transformer of a stored model (or artifact folder) to ONNX; gate with --config."""
     from training.export import export_onnx
     from training.store import resolve_model
 
     folder, tag = resolve_model(args.model, "transformer")
-    for path in export_onnx(folder):
-        print(path)
+    if args.config is None:
+        for path in export_onnx(folder):
+            print(path)
+        return 0
+    from training.config import load_config
+    from training.data import read_examples
+    from training.pipeline import choose_runtime
+
+    config = load_config(args.config)
+    validation, test = read_examples(config.data.validation), read_examples(config.data.test)
+    print(json.dumps({"model": tag} | choose_runtime(folder, validation, test, config), indent=2))
     return 0
 
 

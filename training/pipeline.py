@@ -152,9 +152,9 @@ def choose_runtime(
     artifact = ArtifactConfig.read(directory)
     out: dict[str, Any] = {"candidate": wanted}
     if wanted == "onnx-int8":
-        # Half the allowed disagreement on validation: a margin that only just reaches the target
-        # on ~500 validation items often misses it on the test split.
-        target = 1 - (1 - config.serving.min_agreement) / 2
+        # A quarter of the allowed disagreement on validation: a margin that only just reaches the
+        # target on ~500 validation items often misses it, or the F1 limit, on the test split.
+        target = 1 - (1 - config.serving.min_agreement) / 4
         margin, tried = choose_recheck_margin(
             directory, [e.text for e in validation], [e.target for e in validation], target
         )
