@@ -1,9 +1,11 @@
-"""Serving benchmark: in-process throughput of three paths and HTTP throughput/latency, one run.
+"""Serving benchmark: in-process throughput of five paths and HTTP throughput/latency, one run.
 
 Prints sentences/s for the Hugging Face ``pipeline`` way (same encoder, batch 1), our torch fp32
-path, ONNX fp32, plain ONNX int8 and int8 as served (close calls rechecked in fp32), then HTTP sentences/s with p50/p99 latency at concurrency 1, 4 and 16
-against a real ``bentoml serve``, and the ratios HTTP/in-process and int8/fp32. Timings swing with
-machine load: compare the ratios of one run, not absolute numbers across runs.
+path, ONNX fp32, plain ONNX int8 and int8 as served (close calls rechecked in fp32), then HTTP
+sentences/s with p50/p99 latency at concurrency 1, 4 and 16 (one sentence a request) and 16 with
+8 sentences a request, against a real ``bentoml serve``, and the ratios HTTP/in-process and
+int8/fp32. Timings swing with machine load: compare the ratios of one run, not absolute numbers
+across runs.
 
 ``--soak SECONDS`` runs a bounded load test instead (127.0.0.1 only): ``--concurrency`` clients for
 that long, counting errors and sampling the server's resident memory (all its processes) every
