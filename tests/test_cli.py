@@ -153,3 +153,23 @@ def test_every_subcommand_has_help(capsys):
             main([cmd, "--help"])
         assert info.value.code == 0
         assert "usage: stance " + cmd in capsys.readouterr().out
+
+
+def test_export_with_config_regates_and_records_the_runtime(tiny_run, tmp_path, capsys):
+    import shutil
+
+    from model.artifact import ArtifactConfig
+    from model.onnx_runtime import RECHECK_KEY
+
+    src = Path(tiny_run["out"]) / "runs" / tiny_run["run_id"] / "artifact" / "transformer"
+    folder = tmp_path / "transformer"
+    shutil.copytree(src, folder)
+    config = Path(tiny_run["out"]) / "tiny.yaml"
+    assert main(["export", "--model", str(folder), "--config", str(config)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["candidate"] == "onnx-int8"
+    assert out["runtime"] in ("onnx-int8", "onnx-fp32", "torch")
+    assert set(out["parity"]) == {"stance", "sentiment"}
+    stored = ArtifactConfig.read(folder).extra
+    assert stored["runtime"] == out["runtime"]
+    assert stored[RECHECK_KEY] == out["recheck_margin"]
