@@ -45,6 +45,10 @@ def _session(path: Path) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(os.environ.get("STANCE_THREADS", os.cpu_count() or 1))
     options.inter_op_num_threads = 1
+    if os.environ.get("STANCE_ORT_SPIN", "0") != "1":
+        # Idle intra-op threads spin by default; on a 2-core box they then take the cores from
+        # the other session of the int8 cascade and from the HTTP event loop.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -78,8 +82,9 @@ class OnnxClassifier(CalibratedMixin):
         self.batch_size = batch_size
         self.session = _session(path)
         self.input_names = {i.name for i in self.session.get_inputs()}
-        if recheck_margin is None:
-            recheck_margin = float(self.config.extra.get(RECHECK_KEY, 0.0))
+        if recheck_margin is None:  # $STANCE_RECHECK_MARGIN, else the margin training chose
+            stored = self.config.extra.get(RECHECK_KEY, 0.0)
+            recheck_margin = float(os.environ.get("STANCE_RECHECK_MARGIN", stored))
         if not 0 <= recheck_margin <= 1:
             raise ValueError(f"recheck margin must be within [0, 1], got {recheck_margin}")
         self.recheck_margin = recheck_margin if runtime == "onnx-int8" else 0.0

@@ -129,3 +129,10 @@ def test_int8_artifact_saves_and_reloads_identically(exported, tmp_path):
         again.predict_proba(TEXTS, TARGETS).stance,
         atol=1e-9,
     )
+
+
+def test_recheck_margin_env_overrides_the_stored_one(exported, monkeypatch):
+    monkeypatch.setenv("STANCE_RECHECK_MARGIN", "1.0")
+    assert OnnxClassifier(exported, "onnx-int8").recheck_margin == 1.0
+    monkeypatch.setenv("STANCE_RECHECK_MARGIN", "0")
+    assert OnnxClassifier(exported, "onnx-int8").fp32_session is None
