@@ -92,6 +92,43 @@ class ArtifactConfig:
 
 
 RUNTIME_CHOICES = ("torch", "onnx-fp32", "onnx-int8")
+# The files each backend's load() reads, beside config.json (folders for the tokenizer/encoder).
+REQUIRED_FILES = {
+    "transformer": ("model.safetensors", "tokenizer", "encoder"),
+    "baseline": ("baseline.skops",),
+}
+ONNX_FILES = {"onnx-fp32": ("model.onnx",), "onnx-int8": ("model.int8.onnx", "model.onnx")}
+
+
+def check_artifact(directory: str | Path, runtime: str | None = None) -> None:
+    """Cheaply check that an artifact can be loaded, without loading it.
+
+    Reads config.json (format version, backend, labels), checks the files the backend reads are
+    there and not empty, and parses the safetensors header of the transformer's weights. Raises
+    FileNotFoundError or ValueError that name the file. A server calls this before it starts
+    workers, so a damaged model stops it with one message instead of a restart loop.
+    """
+    directory = Path(directory)
+    config = ArtifactConfig.read(directory)
+    runtime = runtime or os.environ.get("STANCE_RUNTIME") or config.extra.get("runtime", "torch")
+    if runtime not in RUNTIME_CHOICES:
+        raise ValueError(f"unknown runtime {runtime!r}: expected one of {list(RUNTIME_CHOICES)}")
+    names = REQUIRED_FILES[config.backend]
+    if config.backend == "transformer":
+        names += ONNX_FILES.get(str(runtime), ())
+    for name in names:
+        path = directory / name
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            raise FileNotFoundError(f"artifact {directory} has no usable {name}; retrain it")
+    if config.backend == "transformer":
+        from safetensors import safe_open
+
+        weights = directory / names[0]
+        try:
+            with safe_open(str(weights), framework="numpy") as f:
+                f.keys()
+        except Exception as exc:  # safetensors raises several types for a damaged header
+            raise ValueError(f"corrupt transformer weights {weights}: {exc}") from None
 
 
 def load_classifier(directory: str | Path, runtime: str | None = None) -> Classifier:

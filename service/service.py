@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from model import load_classifier
+from model.artifact import check_artifact
 from model.document import classify_document
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
 from model.predictor import TaskProbabilities, to_predictions
@@ -50,17 +51,27 @@ logger = logging.getLogger(__name__)
 
 MODEL_TAG = os.environ.get("STANCE_MODEL_TAG", "stance-classifier:latest")
 BACKEND = os.environ.get("STANCE_BACKEND", "transformer")
+if BACKEND not in ("transformer", "baseline"):
+    raise RuntimeError(f"STANCE_BACKEND={BACKEND!r}; expected transformer or baseline")
 BATCH_SIZE = 64
 
 
 def require_model(tag: str) -> None:
-    """Fail at import, before BentoML tries a remote store, when ``tag`` is not stored here."""
+    """Fail at import, before workers start, when ``tag`` is not stored here or is damaged."""
     try:
-        bentoml.models.get(tag)
+        stored = bentoml.models.get(tag)
     except BentoMLException:
         raise RuntimeError(
             f"model {tag} is not in the BentoML store; train one with "
             "`stance train --config configs/us_sanctions.yaml` or set STANCE_MODEL_TAG"
+        ) from None
+    try:
+        check_artifact(Path(stored.path) / BACKEND)
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(
+            f"model {stored.tag} ({BACKEND}) cannot be served: {exc}; retrain it with "
+            "`stance train --config configs/us_sanctions.yaml` or set STANCE_MODEL_TAG to "
+            "another stored model"
         ) from None
 
 
@@ -111,11 +122,16 @@ class StanceService:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        if BACKEND not in ("transformer", "baseline"):
-            raise RuntimeError(f"STANCE_BACKEND={BACKEND!r}; expected transformer or baseline")
         stored = self.model_ref  # resolved from the model store
-        self.classifier = load_classifier(Path(stored.path) / BACKEND)
         self.tag = str(stored.tag)
+        try:
+            self.classifier = load_classifier(Path(stored.path) / BACKEND)
+        except Exception as exc:  # a corrupt or incompatible artifact: say which and what to do
+            raise RuntimeError(
+                f"model {self.tag} ({BACKEND}) could not be loaded from {stored.path}: "
+                f"{type(exc).__name__}: {exc}; retrain it with `stance train --config "
+                "configs/us_sanctions.yaml` or set STANCE_MODEL_TAG to another stored model"
+            ) from None
         self.metrics = {
             k: float(v)
             for k, v in dict(stored.info.metadata.get("metrics", {})).items()

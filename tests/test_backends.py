@@ -77,3 +77,23 @@ def test_missing_artifact_is_a_clear_error(tmp_path):
         FileNotFoundError, match=re.escape("config.json is missing; train one with")
     ):
         load_classifier(tmp_path)
+
+
+def test_check_artifact_names_the_damaged_file(tiny_run, tmp_path):
+    import shutil
+
+    from model.artifact import check_artifact
+
+    src = Path(tiny_run["out"]) / "runs" / tiny_run["run_id"] / "artifact"
+    check_artifact(src / "transformer", runtime="torch")
+    check_artifact(src / "baseline")
+    bad = tmp_path / "transformer"
+    shutil.copytree(src / "transformer", bad)
+    (bad / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=re.escape(f"corrupt transformer weights {bad}")):
+        check_artifact(bad, runtime="torch")
+    (bad / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="has no usable model.safetensors; retrain it"):
+        check_artifact(bad, runtime="torch")
+    with pytest.raises(ValueError, match=re.escape("unknown runtime 'tpu'")):
+        check_artifact(src / "transformer", runtime="tpu")

@@ -110,7 +110,9 @@ def test_concurrent_requests_are_answered_each_with_its_own_sentences(server):
         ({}, "Field required"),
         ({"sentences": ["ok"], "colour": "red"}, "Extra inputs are not permitted"),
         ({"sentences": ["ok"] * 1001}, "at most 1000 items"),
+        ({"sentences": ["ok"] * 5000}, "at most 1000 items"),
         ({"sentences": ["a" * 5001]}, "sentence 0 has 5001 characters; the limit is 5000"),
+        ({"sentences": ["a" * 100_000]}, "sentence 0 has 100000 characters; the limit is 5000"),
         ({"sentences": ["ok"], "target": ""}, "target is empty or whitespace"),
     ],
 )
@@ -313,3 +315,42 @@ def test_bounded_load_has_no_errors_and_stable_memory(server_process):
     assert result["requests"] > 32
     # Memory after warm-up may settle a little; a leak under this load would grow it steadily.
     assert result["memory"]["growth_percent"] < 10, result["rss_mb"]
+
+
+def test_corrupt_model_fails_start_with_a_clear_message(real_model_tag, tmp_path):
+    import shutil
+
+    import bentoml
+
+    from training.store import save_to_store
+
+    artifact = tmp_path / "artifact"
+    src = Path(bentoml.models.get(real_model_tag).path)
+    shutil.copytree(src, artifact, ignore=shutil.ignore_patterns("model.yaml"))
+    (artifact / "transformer" / "model.safetensors").write_bytes(b"not a safetensors file")
+    tag = save_to_store("stance-corrupt", artifact, {"metrics": {}})
+    log = tmp_path / "server.log"
+    proc = launch.start_server(free_port(), log, STANCE_MODEL_TAG=tag, STANCE_RUNTIME="torch")
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("server with a corrupt model kept running (worker restart loop)")
+    assert proc.returncode != 0
+    text = log.read_text()
+    assert f"model {tag} (transformer) cannot be served: corrupt transformer weights" in text
+    assert "retrain it with `stance train --config configs/us_sanctions.yaml`" in text
+
+
+def test_ready_means_the_model_is_loaded(real_model_tag, tmp_path):
+    """/readyz turns 200 only once the model answers: /info is never 'still loading' then."""
+    port = free_port()
+    proc = start_server(real_model_tag, port, tmp_path / "server.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, tmp_path / "server.log")
+        info = httpx.get(f"{url}/info", timeout=10)
+        assert info.status_code == 200, info.text
+        assert info.json()["model"] == real_model_tag
+    finally:
+        stop(proc)
