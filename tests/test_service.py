@@ -142,16 +142,21 @@ def test_health_and_metrics_endpoints(server):
     assert "bentoml_service_request" in metrics.text
 
 
-def test_missing_model_fails_start_with_a_clear_message(tmp_path):
-    log = tmp_path / "server.log"
-    proc = start_server("stance-classifier:doesnotexist", free_port(), log)
+def failed_start_log(log: Path, **env: str) -> str:
+    """Start a server that must refuse to start; return its log once it has exited non-zero."""
+    proc = launch.start_server(free_port(), log, **env)
     try:
         proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
         proc.kill()
-        pytest.fail("server with a missing model kept running")
+        pytest.fail(f"server with {env} kept running (a worker restart loop?)")
     assert proc.returncode != 0
-    assert "model stance-classifier:doesnotexist is not in the BentoML store" in log.read_text()
+    return log.read_text()
+
+
+def test_missing_model_fails_start_with_a_clear_message(tmp_path):
+    text = failed_start_log(tmp_path / "server.log", STANCE_MODEL_TAG="stance-classifier:nosuch")
+    assert "model stance-classifier:nosuch is not in the BentoML store" in text
 
 
 def test_classify_document_returns_offsets_aggregate_and_evidence(server):
@@ -329,15 +334,7 @@ def test_corrupt_model_fails_start_with_a_clear_message(real_model_tag, tmp_path
     shutil.copytree(src, artifact, ignore=shutil.ignore_patterns("model.yaml"))
     (artifact / "transformer" / "model.safetensors").write_bytes(b"not a safetensors file")
     tag = save_to_store("stance-corrupt", artifact, {"metrics": {}})
-    log = tmp_path / "server.log"
-    proc = launch.start_server(free_port(), log, STANCE_MODEL_TAG=tag, STANCE_RUNTIME="torch")
-    try:
-        proc.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("server with a corrupt model kept running (worker restart loop)")
-    assert proc.returncode != 0
-    text = log.read_text()
+    text = failed_start_log(tmp_path / "server.log", STANCE_MODEL_TAG=tag, STANCE_RUNTIME="torch")
     assert f"model {tag} (transformer) cannot be served: corrupt transformer weights" in text
     assert "retrain it with `stance train --config configs/us_sanctions.yaml`" in text
 
