@@ -173,3 +173,23 @@ def test_export_with_config_regates_and_records_the_runtime(tiny_run, tmp_path, 
     stored = ArtifactConfig.read(folder).extra
     assert stored["runtime"] == out["runtime"]
     assert stored[RECHECK_KEY] == out["recheck_margin"]
+
+
+def test_serve_refuses_a_damaged_model_with_one_line(tiny_run, tmp_path, capsys):
+    import shutil
+
+    import bentoml
+
+    from training.store import save_to_store
+
+    artifact = tmp_path / "artifact"
+    src = Path(bentoml.models.get(tiny_run["model_tag"]).path)
+    shutil.copytree(src, artifact, ignore=shutil.ignore_patterns("model.yaml"))
+    (artifact / "transformer" / "model.safetensors").write_bytes(b"")
+    tag = save_to_store("stance-damaged", artifact, {"metrics": {}})
+    assert main(["serve", "--model", tag]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: artifact ") and err.endswith(
+        "has no usable model.safetensors; retrain it"
+    )
+    assert "\n" not in err

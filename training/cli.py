@@ -306,9 +306,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start `bentoml serve` on the chosen model."""
+    from model.artifact import check_artifact
     from training.store import resolve_model
 
-    _, tag = resolve_model(args.model, args.backend)  # fail early with a clear message
+    folder, tag = resolve_model(args.model, args.backend)  # fail early with a clear message
+    check_artifact(folder)  # a damaged model: one line here, not a server traceback
     env = os.environ | {"STANCE_MODEL_TAG": tag, "STANCE_BACKEND": args.backend}
     cmd = [
         sys.executable,
