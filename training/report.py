@@ -72,7 +72,7 @@ def plot_groups(groups: dict[str, dict[str, dict[str, float]]], title: str, path
             sizes[g] = int(v["n"])
     names = sorted(sizes, key=lambda g: (sizes[g], g))
     height = 0.8 / max(1, len(backends))
-    fig, ax = plt.subplots(figsize=(6.0, 1.0 + 0.32 * len(names)), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.0, 1.0 + 0.32 * len(names)), dpi=110)
     for k, backend in enumerate(backends):
         ys = [i + (k - (len(backends) - 1) / 2) * height for i in range(len(names))]
         xs = [groups[backend].get(g, {}).get("macro_f1", 0.0) for g in names]
@@ -81,7 +81,7 @@ def plot_groups(groups: dict[str, dict[str, dict[str, float]]], title: str, path
     ax.set_xlim(0, 1)
     ax.set_xlabel("stance macro-F1")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
