@@ -1,49 +1,62 @@
 """Reading and writing artifact directories.
 
-An artifact is a directory holding ``config.json`` (format version, backend, labels, base model,
-max_length, seed, data hash, calibration temperatures), the weights, and for the transformer its
-tokenizer. ``load_classifier(dir)`` reads any artifact and returns the right backend.
+An artifact is a directory holding ``config.json`` (one schema, ``ArtifactConfig``: format
+version, backend, labels, base model, input layout, seed, data hash, calibration temperatures,
+the runtime to serve and the run config that made it), the weights, for the transformer its
+tokenizer and ONNX graphs, and, once evaluated, ``metrics.json`` and ``MODEL_CARD.md``.
+``load_classifier(dir)`` reads any artifact and returns the right backend.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from model.labels import SENTIMENT_LABELS, STANCE_LABELS
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from model.labels import DEFAULT_TARGET, SENTIMENT_LABELS, STANCE_LABELS
 from model.predictor import Classifier, Temperatures
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "MODEL_CARD.md"
 BACKENDS = ("transformer", "baseline")
+RUNTIME_CHOICES = ("torch", "onnx-fp32", "onnx-int8")
+Runtime = Literal["torch", "onnx-fp32", "onnx-int8"]
+TRAIN_HINT = "train one with `stance train --config configs/us_sanctions.yaml`"
 
 
-@dataclass
-class ArtifactConfig:
+class ArtifactConfig(BaseModel):
     """What ``config.json`` of an artifact holds."""
 
-    backend: str
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: int = FORMAT_VERSION
+    backend: Literal["transformer", "baseline"]
+    labels: dict[str, list[str]] = Field(
+        default_factory=lambda: {"stance": list(STANCE_LABELS), "sentiment": list(SENTIMENT_LABELS)}
+    )
     base_model: str = ""
     max_length: int = 128
+    use_context: bool = False
+    target_template: str = "{target}"
+    use_target: bool = True
+    default_target: str = DEFAULT_TARGET
     seed: int = 0
     data_hash: str = ""
-    labels: dict[str, list[str]] = field(
-        default_factory=lambda: {
-            "stance": list(STANCE_LABELS),
-            "sentiment": list(SENTIMENT_LABELS),
-        }
-    )
-    temperatures: dict[str, Any] = field(default_factory=lambda: Temperatures().as_dict())
-    extra: dict[str, Any] = field(default_factory=dict)
-    format_version: int = FORMAT_VERSION
+    temperatures: Temperatures = Field(default_factory=Temperatures)
+    runtime: Runtime = "torch"
+    recheck_margin: float = Field(default=0.0, ge=0, le=1)
+    baseline_c: dict[str, float] = Field(default_factory=dict)
+    run_config: dict[str, Any] = Field(default_factory=dict)
 
     def write(self, directory: Path) -> None:
         """Write ``config.json`` into ``directory``."""
+        directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(asdict(self), indent=2, sort_keys=True)
+        text = json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)
         (directory / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
 
     @classmethod
@@ -52,23 +65,29 @@ class ArtifactConfig:
         path = Path(directory) / CONFIG_FILE
         if not path.is_file():
             raise FileNotFoundError(
-                f"no model artifact at {directory}: {CONFIG_FILE} is missing; "
-                "train one with `stance train --config configs/us_sanctions.yaml`"
+                f"no model artifact at {directory}: {CONFIG_FILE} is missing; {TRAIN_HINT}"
             )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"corrupt artifact config {path}: {exc}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"corrupt artifact config {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"corrupt artifact config {path}: expected a JSON object")
         found = data.get("format_version")
         if found != FORMAT_VERSION:
             raise ValueError(
                 f"artifact {directory} has format_version {found!r}, this code reads "
-                f"{FORMAT_VERSION}; retrain with `stance train`"
+                f"{FORMAT_VERSION}; retrain it: {TRAIN_HINT}"
             )
         if data.get("backend") not in BACKENDS:
             raise ValueError(
                 f"artifact {directory} names backend {data.get('backend')!r}, "
                 f"expected one of {list(BACKENDS)}"
+            )
+        if data.get("runtime", "torch") not in RUNTIME_CHOICES:
+            raise ValueError(
+                f"artifact {directory} names runtime {data.get('runtime')!r}, "
+                f"expected one of {list(RUNTIME_CHOICES)}"
             )
         labels = data.get("labels", {})
         if labels.get("stance") != list(STANCE_LABELS) or labels.get("sentiment") != list(
@@ -78,20 +97,14 @@ class ArtifactConfig:
                 f"artifact {directory} has labels {labels}, expected stance "
                 f"{list(STANCE_LABELS)} and sentiment {list(SENTIMENT_LABELS)}"
             )
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def temperature_object(self) -> Temperatures:
-        """Return the stored calibration temperatures."""
-        t = self.temperatures
-        return Temperatures(
-            stance=float(t.get("stance", 1.0)),
-            sentiment=float(t.get("sentiment", 1.0)),
-            fitted=bool(t.get("fitted", False)),
-        )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"corrupt artifact config {path}: {where}: {first['msg']}") from None
 
 
-RUNTIME_CHOICES = ("torch", "onnx-fp32", "onnx-int8")
 # The files each backend's load() reads, beside config.json (folders for the tokenizer/encoder).
 REQUIRED_FILES = {
     "transformer": ("model.safetensors", "tokenizer", "encoder"),
@@ -100,22 +113,27 @@ REQUIRED_FILES = {
 ONNX_FILES = {"onnx-fp32": ("model.onnx",), "onnx-int8": ("model.int8.onnx", "model.onnx")}
 
 
-def check_artifact(directory: str | Path, runtime: str | None = None) -> None:
-    """Cheaply check that an artifact can be loaded, without loading it.
+def served_runtime(config: ArtifactConfig, runtime: str | None) -> str:
+    """The runtime to load: ``runtime`` when given, else the artifact's own choice."""
+    chosen = runtime or config.runtime
+    if chosen not in RUNTIME_CHOICES:
+        raise ValueError(f"unknown runtime {chosen!r}: expected one of {list(RUNTIME_CHOICES)}")
+    return chosen
 
-    Reads config.json (format version, backend, labels), checks the files the backend reads are
-    there and not empty, and parses the safetensors header of the transformer's weights. Raises
-    FileNotFoundError or ValueError that name the file. A server calls this before it starts
-    workers, so a damaged model stops it with one message instead of a restart loop.
+
+def check_artifact(directory: str | Path, runtime: str | None = None) -> ArtifactConfig:
+    """Cheaply check that an artifact can be loaded, without loading it; return its config.
+
+    Reads config.json (format version, backend, labels, runtime), checks the files the backend
+    reads are there and not empty, and parses the safetensors header of the transformer's
+    weights. Raises FileNotFoundError or ValueError that name the file. A server calls this before
+    it starts workers, so a damaged model stops it with one message instead of a restart loop.
     """
     directory = Path(directory)
     config = ArtifactConfig.read(directory)
-    runtime = runtime or os.environ.get("STANCE_RUNTIME") or config.extra.get("runtime", "torch")
-    if runtime not in RUNTIME_CHOICES:
-        raise ValueError(f"unknown runtime {runtime!r}: expected one of {list(RUNTIME_CHOICES)}")
     names = REQUIRED_FILES[config.backend]
     if config.backend == "transformer":
-        names += ONNX_FILES.get(str(runtime), ())
+        names += ONNX_FILES.get(served_runtime(config, runtime), ())
     for name in names:
         path = directory / name
         if not path.exists() or (path.is_file() and path.stat().st_size == 0):
@@ -129,28 +147,29 @@ def check_artifact(directory: str | Path, runtime: str | None = None) -> None:
                 f.keys()
         except Exception as exc:  # safetensors raises several types for a damaged header
             raise ValueError(f"corrupt transformer weights {weights}: {exc}") from None
+    return config
 
 
-def load_classifier(directory: str | Path, runtime: str | None = None) -> Classifier:
+def load_classifier(
+    directory: str | Path,
+    runtime: str | None = None,
+    recheck_margin: float | None = None,
+    threads: int | None = None,
+) -> Classifier:
     """Load the artifact at ``directory`` as a Classifier of the backend it names.
 
-    For the transformer, ``runtime`` (else ``$STANCE_RUNTIME``, else the artifact's own choice,
-    else torch) picks torch or ONNX Runtime.
+    For the transformer, ``runtime`` (else the artifact's own choice) picks torch or ONNX Runtime;
+    ``recheck_margin`` overrides the int8 cascade's stored margin and ``threads`` caps the
+    intra-op threads of ONNX Runtime.
     """
     directory = Path(directory)
     config = ArtifactConfig.read(directory)
     if config.backend == "transformer":
-        runtime = (
-            runtime or os.environ.get("STANCE_RUNTIME") or config.extra.get("runtime", "torch")
-        )
-        if runtime not in RUNTIME_CHOICES:
-            raise ValueError(
-                f"unknown runtime {runtime!r}: expected one of {list(RUNTIME_CHOICES)}"
-            )
-        if runtime != "torch":
+        chosen = served_runtime(config, runtime)
+        if chosen != "torch":
             from model.onnx_runtime import OnnxClassifier
 
-            return OnnxClassifier(directory, runtime)
+            return OnnxClassifier(directory, chosen, recheck_margin=recheck_margin, threads=threads)
         from model.transformer import TransformerClassifier
 
         return TransformerClassifier.load(directory)

@@ -1,7 +1,8 @@
 """The TF-IDF + logistic-regression baseline, one linear model per task.
 
 Features: word 1-2-gram and character 2-5-gram TF-IDF of the sentence, plus word TF-IDF of the
-target, so the stance model can shift with the target. Saved with skops (no pickle), loaded only
+target, so the stance model can shift with the target, and, when the model reads context, word
+TF-IDF of the previous sentence as features of their own. Saved with skops (no pickle), loaded only
 when every type in the file is one this module expects.
 """
 
@@ -19,10 +20,10 @@ from sklearn.pipeline import Pipeline
 
 from model.artifact import ArtifactConfig
 from model.labels import TASKS
-from model.predictor import CalibratedMixin, FloatArray, Temperatures
+from model.predictor import CalibratedMixin, Contexts, FloatArray, Temperatures
 
 MODEL_FILE = "baseline.skops"
-TEXT_COLUMN, TARGET_COLUMN = 0, 1
+TEXT_COLUMN, TARGET_COLUMN, CONTEXT_COLUMN = 0, 1, 2
 
 # Types a baseline file may contain beyond skops' defaults; anything else refuses to load.
 TRUSTED_TYPES = [
@@ -39,8 +40,10 @@ TRUSTED_TYPES = [
 ]
 
 
-def make_pipeline(c: float, seed: int, use_target: bool = True) -> Pipeline:
-    """Return an unfitted TF-IDF + logistic-regression pipeline over [text, target] rows."""
+def make_pipeline(
+    c: float, seed: int, use_target: bool = True, use_context: bool = False
+) -> Pipeline:
+    """An unfitted TF-IDF + logistic-regression pipeline over [text, target, context] rows."""
     features = [
         (
             "word",
@@ -61,6 +64,10 @@ def make_pipeline(c: float, seed: int, use_target: bool = True) -> Pipeline:
     ]
     if use_target:
         features.append(("target", TfidfVectorizer(ngram_range=(1, 2)), TARGET_COLUMN))
+    if use_context:
+        features.append(
+            ("context", TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True), CONTEXT_COLUMN)
+        )
     return Pipeline(
         [
             ("features", ColumnTransformer(features)),
@@ -72,11 +79,12 @@ def make_pipeline(c: float, seed: int, use_target: bool = True) -> Pipeline:
     )
 
 
-def as_rows(texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
-    """Stack texts and targets into the (n, 2) object array the pipelines read."""
-    rows = np.empty((len(texts), 2), dtype=object)
+def as_rows(texts: Sequence[str], targets: Sequence[str], contexts: Contexts = None) -> np.ndarray:
+    """Stack texts, targets and contexts into the (n, 3) object array the pipelines read."""
+    rows = np.empty((len(texts), 3), dtype=object)
     rows[:, TEXT_COLUMN] = list(texts)
     rows[:, TARGET_COLUMN] = list(targets)
+    rows[:, CONTEXT_COLUMN] = [c or "" for c in contexts] if contexts is not None else ""
     return rows
 
 
@@ -91,11 +99,13 @@ class BaselineClassifier(CalibratedMixin):
         # A task without a pipeline (data labelled for the other task only) answers uniformly.
         self.pipelines = {"stance": stance, "sentiment": sentiment}
         self.config = config
-        self.temperatures: Temperatures = config.temperature_object()
+        self.temperatures: Temperatures = config.temperatures
 
-    def logits(self, texts: Sequence[str], targets: Sequence[str]) -> dict[str, FloatArray]:
+    def logits(
+        self, texts: Sequence[str], targets: Sequence[str], contexts: Contexts = None
+    ) -> dict[str, FloatArray]:
         """Return log-probabilities as logits, so temperature scaling applies as for the model."""
-        rows = as_rows(texts, targets)
+        rows = as_rows(texts, targets, contexts if self.config.use_context else None)
         out: dict[str, FloatArray] = {}
         for task, pipe in self.pipelines.items():
             if pipe is None:
@@ -115,7 +125,7 @@ class BaselineClassifier(CalibratedMixin):
         """Write both pipelines (skops) and config.json."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.config.temperatures = self.temperatures.as_dict()
+        self.config.temperatures = self.temperatures
         self.config.write(directory)
         sio.dump(self.pipelines, directory / MODEL_FILE)
 

@@ -1,7 +1,8 @@
 """Whole documents: split into sentences with character offsets, classify, aggregate with evidence.
 
-Sentences longer than the model reads are never silently cut: they are split into overlapping word
-windows whose probabilities are averaged, and the result says how many windows it used.
+Each sentence is read with the previous sentence as its context. Sentences longer than the model
+reads are never silently cut: ``Classifier.predict_proba`` reads them in overlapping windows whose
+probabilities are averaged, and the result says how many windows it used.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
-from model.predictor import Classifier, FloatArray, TaskProbabilities, to_predictions
+from model.predictor import Classifier, TaskProbabilities, to_predictions
 
 # Words after which a period does not end a sentence (titles, initials, months, common short forms).
 ABBREVIATIONS = frozenset(
@@ -24,8 +25,6 @@ ABBREVIATIONS = frozenset(
 # A sentence ends at . ! ? (and closing quotes/brackets after them) followed by space and a capital,
 # a digit or an opening quote; a newline always ends one (headlines, paragraphs).
 _END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])""")
-WINDOW_WORDS = 80  # about 110 word pieces: fits max_length 128 with a short target
-WINDOW_STRIDE = 60
 
 
 @dataclass(frozen=True)
@@ -72,42 +71,6 @@ def _span(text: str, start: int, end: int) -> Span:
     return Span(start + lead, end - trail, piece.strip())
 
 
-def windows(sentence: str) -> list[str]:
-    """Overlapping word windows of an over-long sentence (the sentence itself if short)."""
-    words = sentence.split()
-    if len(words) <= WINDOW_WORDS:
-        return [sentence]
-    out = []
-    for begin in range(0, len(words), WINDOW_STRIDE):
-        out.append(" ".join(words[begin : begin + WINDOW_WORDS]))
-        if begin + WINDOW_WORDS >= len(words):
-            break
-    return out
-
-
-def windowed_proba(
-    clf: Classifier, sentences: Sequence[str], target: str
-) -> tuple[TaskProbabilities, list[int]]:
-    """Classify sentences, averaging over windows for long ones; return probs and window counts."""
-    pieces, owner = [], []
-    for i, s in enumerate(sentences):
-        for w in windows(s):
-            pieces.append(w)
-            owner.append(i)
-    probs = clf.predict_proba(pieces, [target] * len(pieces))
-    idx = np.asarray(owner)
-    counts = np.bincount(idx, minlength=len(sentences))
-
-    def mean(arr: FloatArray) -> FloatArray:
-        out = np.zeros((len(sentences), arr.shape[1]))
-        np.add.at(out, idx, arr)
-        return out / counts[:, None]
-
-    return TaskProbabilities(
-        stance=mean(probs.stance), sentiment=mean(probs.sentiment)
-    ), counts.tolist()
-
-
 @dataclass
 class DocumentResult:
     """Per-sentence answers for one target and the document-level aggregate."""
@@ -122,7 +85,7 @@ class DocumentResult:
 
 
 def aggregate(
-    spans: list[Span], probs: TaskProbabilities, n_windows: list[int], target: str, top_k: int = 3
+    spans: list[Span], probs: TaskProbabilities, target: str, top_k: int = 3
 ) -> DocumentResult:
     """Aggregate sentence probabilities into a document stance with its evidence sentences.
 
@@ -144,8 +107,8 @@ def aggregate(
         stance, evidence = "none", []
         confidence = float(probs.stance[:, 2].mean()) if len(preds) else 0.0
     sentences = [
-        {"index": i, "start": s.start, "end": s.end, "text": s.text, "windows": n} | p.as_dict()
-        for i, (s, p, n) in enumerate(zip(spans, preds, n_windows, strict=True))
+        {"index": i, "start": s.start, "end": s.end, "text": s.text} | p.as_dict()
+        for i, (s, p) in enumerate(zip(spans, preds, strict=True))
     ]
     total = max(len(spans), 1)
     return DocumentResult(
@@ -163,13 +126,33 @@ def aggregate(
     )
 
 
+def document_items(
+    spans: Sequence[Span], targets: Sequence[str]
+) -> tuple[list[str], list[str], list[str | None]]:
+    """(texts, targets, contexts) for every target x sentence: one batch for the whole document."""
+    texts = [s.text for s in spans]
+    contexts: list[str | None] = [None, *texts[:-1]]
+    n = len(targets)
+    return texts * n, [t for t in targets for _ in spans], contexts * n
+
+
 def classify_document(clf: Classifier, text: str, targets: Sequence[str]) -> list[DocumentResult]:
-    """Split ``text`` once, then classify it for each target (one pass per target)."""
+    """Split ``text`` once, classify every sentence for every target in one call, aggregate."""
     spans = split_sentences(text)
     if not spans:
         raise ValueError("the document has no sentences: send non-empty text")
+    probs = clf.predict_proba(*document_items(spans, targets))
+    return results_of(spans, targets, probs)
+
+
+def results_of(
+    spans: Sequence[Span], targets: Sequence[str], probs: TaskProbabilities
+) -> list[DocumentResult]:
+    """Cut the probabilities of ``document_items`` back into one aggregate per target."""
+    n = len(spans)
     out = []
-    for target in targets:
-        probs, counts = windowed_proba(clf, [s.text for s in spans], target)
-        out.append(aggregate(spans, probs, counts, target))
+    for k, target in enumerate(targets):
+        part = slice(k * n, (k + 1) * n)
+        piece = TaskProbabilities(probs.stance[part], probs.sentiment[part], probs.windows[part])
+        out.append(aggregate(list(spans), piece, target))
     return out

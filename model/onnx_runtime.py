@@ -23,10 +23,10 @@ import numpy as np
 from transformers import AutoTokenizer
 
 from model.artifact import ArtifactConfig
-from model.predictor import CalibratedMixin, FloatArray, Temperatures, softmax
+from model.encoding import PairEncoder, length_batches
+from model.predictor import CalibratedMixin, Contexts, FloatArray, Temperatures, softmax
 
 RUNTIMES = {"onnx-fp32": "model.onnx", "onnx-int8": "model.int8.onnx"}
-RECHECK_KEY = "int8_recheck_margin"  # in the artifact's config.json ``extra``
 
 
 def top_two_margin(logits: dict[str, FloatArray], temperatures: Temperatures) -> FloatArray:
@@ -38,14 +38,14 @@ def top_two_margin(logits: dict[str, FloatArray], temperatures: Temperatures) ->
     return np.min(gaps, axis=0)  # type: ignore[no-any-return]
 
 
-def _session(path: Path) -> Any:
-    """An ONNX Runtime CPU session: one inter-op thread and all cores inside each op."""
+def _session(path: Path, threads: int | None = None, spin: bool = False) -> Any:
+    """An ONNX Runtime CPU session: one inter-op thread and ``threads`` (all cores) in each op."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = int(os.environ.get("STANCE_THREADS", os.cpu_count() or 1))
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
-    if os.environ.get("STANCE_ORT_SPIN", "0") != "1":
+    if not spin:
         # Idle intra-op threads spin by default; on a 2-core box they then take the cores from
         # the other session of the int8 cascade and from the HTTP event loop.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -63,6 +63,8 @@ class OnnxClassifier(CalibratedMixin):
         runtime: str = "onnx-int8",
         batch_size: int = 32,
         recheck_margin: float | None = None,
+        threads: int | None = None,
+        spin: bool = False,
     ) -> None:
         if runtime not in RUNTIMES:
             raise ValueError(
@@ -72,38 +74,55 @@ class OnnxClassifier(CalibratedMixin):
         path = directory / RUNTIMES[runtime]
         if not path.is_file():
             raise FileNotFoundError(
-                f"{path} not found: export it with `stance export --model {directory.parent}`"
+                f"{path} not found: export it with `stance export --model {directory}`"
             )
         self.config = ArtifactConfig.read(directory)
-        self.temperatures: Temperatures = self.config.temperature_object()
+        self.temperatures: Temperatures = self.config.temperatures
         self.tokenizer = AutoTokenizer.from_pretrained(str(directory / "tokenizer"))
+        self.pairs = PairEncoder(
+            self.tokenizer,
+            self.config.max_length,
+            self.config.use_context,
+            self.config.target_template,
+        )
         self.runtime = runtime
         self.directory = directory
         self.batch_size = batch_size
-        self.session = _session(path)
+        self.session = _session(path, threads, spin)
         self.input_names = {i.name for i in self.session.get_inputs()}
-        if recheck_margin is None:  # $STANCE_RECHECK_MARGIN, else the margin training chose
-            stored = self.config.extra.get(RECHECK_KEY, 0.0)
-            recheck_margin = float(os.environ.get("STANCE_RECHECK_MARGIN", stored))
+        if recheck_margin is None:  # the margin training chose
+            recheck_margin = self.config.recheck_margin
         if not 0 <= recheck_margin <= 1:
             raise ValueError(f"recheck margin must be within [0, 1], got {recheck_margin}")
         self.recheck_margin = recheck_margin if runtime == "onnx-int8" else 0.0
         self.fp32_session = (
-            _session(directory / RUNTIMES["onnx-fp32"]) if self.recheck_margin > 0 else None
+            _session(directory / RUNTIMES["onnx-fp32"], threads, spin)
+            if self.recheck_margin > 0
+            else None
         )
         self.items_seen = 0
         self.items_rechecked = 0
 
-    def logits(self, texts: Sequence[str], targets: Sequence[str]) -> dict[str, FloatArray]:
+    def windows(self, text: str, target: str) -> list[str]:
+        """The text when it fits beside the target, else overlapping token windows of it."""
+        return self.pairs.windows(text, target)
+
+    def logits(
+        self, texts: Sequence[str], targets: Sequence[str], contexts: Contexts = None
+    ) -> dict[str, FloatArray]:
         """Return raw logits for both tasks; close int8 calls are recomputed in fp32."""
-        out = self._run(self.session, texts, targets)
+        contexts = list(contexts) if contexts is not None else [None] * len(texts)
+        out = self._run(self.session, texts, targets, contexts)
         self.items_seen += len(texts)
         if self.fp32_session is None or not len(texts):
             return out
         redo = np.flatnonzero(top_two_margin(out, self.temperatures) < self.recheck_margin).tolist()
         if redo:
             exact = self._run(
-                self.fp32_session, [texts[i] for i in redo], [targets[i] for i in redo]
+                self.fp32_session,
+                [texts[i] for i in redo],
+                [targets[i] for i in redo],
+                [contexts[i] for i in redo],
             )
             for task in out:
                 out[task][redo] = exact[task]
@@ -111,20 +130,20 @@ class OnnxClassifier(CalibratedMixin):
         return out
 
     def _run(
-        self, session: Any, texts: Sequence[str], targets: Sequence[str]
+        self,
+        session: Any,
+        texts: Sequence[str],
+        targets: Sequence[str],
+        contexts: Sequence[str | None],
     ) -> dict[str, FloatArray]:
         """Logits of ``session`` for both tasks, batching by length."""
-        order = np.argsort([len(t) for t in texts], kind="stable")
         stance = np.zeros((len(texts), 3))
         sentiment = np.zeros((len(texts), 3))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            batch = self.tokenizer(
-                [targets[i] for i in idx],
+        for idx in length_batches(self.pairs.lengths(texts, contexts), self.batch_size):
+            batch = self.pairs.encode(
                 [texts[i] for i in idx],
-                truncation="longest_first",
-                max_length=self.config.max_length,
-                padding=True,
+                [targets[i] for i in idx],
+                [contexts[i] for i in idx],
                 return_tensors="np",
             )
             feeds = {k: v.astype(np.int64) for k, v in batch.items() if k in self.input_names}
@@ -137,5 +156,5 @@ class OnnxClassifier(CalibratedMixin):
         directory = Path(directory)
         if directory.resolve() != self.directory.resolve():
             shutil.copytree(self.directory, directory, dirs_exist_ok=True)
-        self.config.temperatures = self.temperatures.as_dict()
+        self.config.temperatures = self.temperatures
         self.config.write(directory)

@@ -1,8 +1,9 @@
 """The fine-tuned transformer: one encoder, two heads (stance, sentiment), one forward pass.
 
-The input is the pair (target, sentence), so the encoder reads the target before the sentence and
-stance can depend on it; sentiment shares the same pass. Pooling is the attention-masked mean of
-the last hidden states, as all-MiniLM-L6-v2 was trained with (sentence-transformers).
+The input is the pair (target, sentence [+ context]) laid out by ``model.encoding``, so the encoder
+reads the target before the sentence and stance can depend on it; sentiment shares the same pass.
+Pooling is the attention-masked mean of the last hidden states, as all-MiniLM-L6-v2 was trained
+with (sentence-transformers).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from model.artifact import ArtifactConfig
+from model.encoding import PairEncoder, length_batches
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
-from model.predictor import CalibratedMixin, FloatArray, Temperatures
+from model.predictor import CalibratedMixin, Contexts, FloatArray, Temperatures
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +46,9 @@ class DualHeadModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.stance_head = nn.Linear(hidden_size, len(STANCE_LABELS))
         self.sentiment_head = nn.Linear(hidden_size, len(SENTIMENT_LABELS))
-        self.stance_loss_weight = 1.0
-        self.sentiment_loss_weight = 1.0
+        self.loss_weights = {"stance": 1.0, "sentiment": 1.0}
+        # Per-class weights of the cross-entropy (class-balanced loss), None for plain CE.
+        self.class_weights: dict[str, torch.Tensor | None] = {"stance": None, "sentiment": None}
 
     def forward(
         self,
@@ -54,8 +57,12 @@ class DualHeadModel(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         stance_labels: torch.Tensor | None = None,
         sentiment_labels: torch.Tensor | None = None,
+        sample_weight: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Return both tasks' logits, and the summed cross-entropy loss when labels are given."""
+        """Return both tasks' logits, and the weighted cross-entropy loss when labels are given.
+
+        ``sample_weight`` weighs items (e.g. by corpus); the loss is the weighted mean.
+        """
         kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
@@ -65,11 +72,26 @@ class DualHeadModel(nn.Module):
             "stance_logits": self.stance_head(pooled),
             "sentiment_logits": self.sentiment_head(pooled),
         }
-        if stance_labels is not None and sentiment_labels is not None:
-            ce = nn.functional.cross_entropy
-            out["loss"] = self.stance_loss_weight * ce(out["stance_logits"], stance_labels) + (
-                self.sentiment_loss_weight * ce(out["sentiment_logits"], sentiment_labels)
+        if stance_labels is None or sentiment_labels is None:
+            return out
+        weight = (
+            sample_weight
+            if sample_weight is not None
+            else torch.ones_like(stance_labels, dtype=out["stance_logits"].dtype)
+        )
+        loss = torch.zeros((), dtype=weight.dtype, device=weight.device)
+        for task, labels in (("stance", stance_labels), ("sentiment", sentiment_labels)):
+            if self.loss_weights[task] == 0:
+                continue
+            class_weight = self.class_weights[task]
+            ce = nn.functional.cross_entropy(
+                out[f"{task}_logits"],
+                labels,
+                weight=None if class_weight is None else class_weight.to(weight.device),
+                reduction="none",
             )
+            loss = loss + self.loss_weights[task] * (ce * weight).sum() / weight.sum()
+        out["loss"] = loss
         return out
 
 
@@ -83,24 +105,6 @@ def build_model(base_model: str | Path, dropout: float = 0.1) -> DualHeadModel:
         )
     encoder = AutoModel.from_pretrained(str(path))
     return DualHeadModel(encoder, int(encoder.config.hidden_size), dropout=dropout)
-
-
-def encode(
-    tokenizer: PreTrainedTokenizerBase,
-    texts: Sequence[str],
-    targets: Sequence[str],
-    max_length: int,
-) -> dict[str, torch.Tensor]:
-    """Tokenize (target, sentence) pairs; long pairs are cut from the longer side."""
-    batch = tokenizer(
-        list(targets),
-        list(texts),
-        truncation="longest_first",
-        max_length=max_length,
-        padding=True,
-        return_tensors="pt",
-    )
-    return dict(batch)
 
 
 class TransformerClassifier(CalibratedMixin):
@@ -119,23 +123,31 @@ class TransformerClassifier(CalibratedMixin):
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
         self.config = config
+        self.pairs = PairEncoder(
+            tokenizer, config.max_length, config.use_context, config.target_template
+        )
         self.device = device
         self.batch_size = batch_size
-        self.temperatures: Temperatures = config.temperature_object()
+        self.temperatures: Temperatures = config.temperatures
+
+    def windows(self, text: str, target: str) -> list[str]:
+        """The text when it fits beside the target, else overlapping token windows of it."""
+        return self.pairs.windows(text, target)
 
     @torch.inference_mode()
-    def logits(self, texts: Sequence[str], targets: Sequence[str]) -> dict[str, FloatArray]:
+    def logits(
+        self, texts: Sequence[str], targets: Sequence[str], contexts: Contexts = None
+    ) -> dict[str, FloatArray]:
         """Return raw logits for both tasks, batching by length for speed."""
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        contexts = contexts if contexts is not None else [None] * len(texts)
         stance = np.zeros((len(texts), len(STANCE_LABELS)))
         sentiment = np.zeros((len(texts), len(SENTIMENT_LABELS)))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            batch = encode(
-                self.tokenizer,
+        for idx in length_batches(self.pairs.lengths(texts, contexts), self.batch_size):
+            batch = self.pairs.encode(
                 [texts[i] for i in idx],
                 [targets[i] for i in idx],
-                self.config.max_length,
+                [contexts[i] for i in idx],
+                return_tensors="pt",
             )
             out = self.model(**{k: v.to(self.device) for k, v in batch.items()})
             stance[idx] = out["stance_logits"].float().cpu().numpy()
@@ -146,7 +158,7 @@ class TransformerClassifier(CalibratedMixin):
         """Write weights (safetensors), encoder config, tokenizer and config.json."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.config.temperatures = self.temperatures.as_dict()
+        self.config.temperatures = self.temperatures
         self.config.write(directory)
         state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
         save_file(state, str(directory / WEIGHTS_FILE))

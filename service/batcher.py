@@ -14,25 +14,27 @@ import numpy as np
 from numpy.typing import NDArray
 
 Rows = NDArray[np.float64]
-Job = tuple[list[str], list[str], "asyncio.Future[Rows]"]
+Contexts = list[str | None]
+Job = tuple[list[str], list[str], Contexts, "asyncio.Future[Rows]"]
+BatchFn = Callable[[list[str], list[str], Contexts], Rows]
 
 
 class MicroBatcher:
-    """Queue (texts, targets) jobs and run them through ``fn`` in merged batches."""
+    """Queue (texts, targets, contexts) jobs and run them through ``fn`` in merged batches."""
 
-    def __init__(self, fn: Callable[[list[str], list[str]], Rows], max_items: int = 64) -> None:
+    def __init__(self, fn: BatchFn, max_items: int = 64) -> None:
         self.fn = fn
         self.max_items = max_items
         self.queue: asyncio.Queue[Job] | None = None
         self.worker: asyncio.Task[None] | None = None
 
-    async def submit(self, texts: list[str], targets: list[str]) -> Rows:
-        """Return ``fn(texts, targets)``, computed in a batch with concurrent submissions."""
+    async def submit(self, texts: list[str], targets: list[str], contexts: Contexts) -> Rows:
+        """Return ``fn(texts, targets, contexts)``, in a batch with concurrent submissions."""
         if self.queue is None or self.worker is None or self.worker.done():
             self.queue = asyncio.Queue()
             self.worker = asyncio.get_running_loop().create_task(self._run(self.queue))
         future: asyncio.Future[Rows] = asyncio.get_running_loop().create_future()
-        await self.queue.put((texts, targets, future))
+        await self.queue.put((texts, targets, contexts, future))
         return await future
 
     async def _run(self, queue: asyncio.Queue[Job]) -> None:
@@ -45,16 +47,17 @@ class MicroBatcher:
                 size += len(jobs[-1][0])
             texts = [t for job in jobs for t in job[0]]
             targets = [t for job in jobs for t in job[1]]
+            contexts = [c for job in jobs for c in job[2]]
             try:
-                rows = await loop.run_in_executor(None, self.fn, texts, targets)
+                rows = await loop.run_in_executor(None, self.fn, texts, targets, contexts)
             except Exception as exc:  # hand the failure to every waiting request
                 for job in jobs:
-                    if not job[2].done():
-                        job[2].set_exception(exc)
+                    if not job[3].done():
+                        job[3].set_exception(exc)
                 continue
             start = 0
             for job in jobs:
                 end = start + len(job[0])
-                if not job[2].done():
-                    job[2].set_result(rows[start:end])
+                if not job[3].done():
+                    job[3].set_result(rows[start:end])
                 start = end

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from bentoml import IODescriptor
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from model.labels import DEFAULT_TARGET
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_SENTENCES = 1000
 MAX_SENTENCE_CHARS = 5000
@@ -34,10 +32,16 @@ class ClassifyRequest(IODescriptor):
         description=f"1 to {MAX_SENTENCES} sentences, each 1 to {MAX_SENTENCE_CHARS} characters",
         examples=[["Russia will continue cooperation with Iran despite US threats."]],
     )
-    target: str = Field(
-        default=DEFAULT_TARGET,
-        description="the sanctions regime stance is judged against, in free text",
+    target: str | None = Field(
+        default=None,
+        description="the sanctions regime stance is judged against, in free text; default: the "
+        "model's default target (GET /info)",
         examples=["US sanctions on Iran"],
+    )
+    contexts: list[str | None] | None = Field(
+        default=None,
+        description="optional: the sentence before each sentence (null for none), one per "
+        "sentence; a model that reads context uses it",
     )
 
     @field_validator("sentences")
@@ -49,8 +53,29 @@ class ClassifyRequest(IODescriptor):
 
     @field_validator("target")
     @classmethod
-    def _target(cls, value: str) -> str:
-        return check_text(value, "target", MAX_TARGET_CHARS)
+    def _target(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value, "target", MAX_TARGET_CHARS)
+
+    @field_validator("contexts")
+    @classmethod
+    def _contexts(cls, value: list[str | None] | None) -> list[str | None] | None:
+        for i, c in enumerate(value or []):
+            if c is not None and len(c) > MAX_SENTENCE_CHARS:
+                raise ValueError(
+                    f"contexts[{i}] has {len(c)} characters; the limit is {MAX_SENTENCE_CHARS}"
+                )
+            if c is not None and "\x00" in c:
+                raise ValueError(f"contexts[{i}] contains a NUL character")
+        return value
+
+    @model_validator(mode="after")
+    def _same_length(self) -> ClassifyRequest:
+        if self.contexts is not None and len(self.contexts) != len(self.sentences):
+            raise ValueError(
+                f"contexts has {len(self.contexts)} entries for {len(self.sentences)} sentences; "
+                "send one context (or null) per sentence"
+            )
+        return self
 
 
 class StanceScores(BaseModel):
@@ -78,6 +103,7 @@ class SentenceResult(BaseModel):
     stance_scores: StanceScores
     sentiment: str
     sentiment_scores: SentimentScores
+    windows: int = Field(description="1, or the number of overlapping windows a long sentence took")
     model: str
 
 
@@ -105,8 +131,10 @@ class DocumentRequest(IODescriptor):
             "Putin called US sanctions against Iran a violation of human rights. Talks go on."
         ],
     )
-    target: str = Field(
-        default=DEFAULT_TARGET, description="the target, when `targets` is not given"
+    target: str | None = Field(
+        default=None,
+        description="the target, when `targets` is not given; default: the model's default "
+        "target (GET /info)",
     )
     targets: Annotated[list[str], Field(min_length=1, max_length=MAX_TARGETS)] | None = Field(
         default=None, description=f"up to {MAX_TARGETS} targets, one pass each"
@@ -119,8 +147,8 @@ class DocumentRequest(IODescriptor):
 
     @field_validator("target")
     @classmethod
-    def _target(cls, value: str) -> str:
-        return check_text(value, "target", MAX_TARGET_CHARS)
+    def _target(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value, "target", MAX_TARGET_CHARS)
 
     @field_validator("targets")
     @classmethod
@@ -172,9 +200,11 @@ class InfoResponse(IODescriptor):
     model: str
     backend: str
     runtime: str = Field(description="torch, onnx-fp32, onnx-int8 or scikit-learn")
+    default_target: str = Field(description="the target used when a request names none")
     labels: dict[str, list[str]]
     temperatures: dict[str, float | bool]
     base_model: str
     max_length: int
+    reads_context: bool = Field(description="whether the model reads the previous sentence")
     metrics: dict[str, float]
     limits: dict[str, int]

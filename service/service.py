@@ -1,10 +1,9 @@
 """BentoML service: stance and sentiment per sentence (/classify) and per document.
 
-The model is ``stance-classifier:latest`` from the model store, or the tag in
-``$STANCE_MODEL_TAG``; ``$STANCE_BACKEND`` picks transformer (default) or baseline and
-``$STANCE_RUNTIME`` overrides the stored runtime (torch, onnx-fp32, onnx-int8). Requests are split
-into (sentence, target) pairs and merged by an in-process micro-batcher, so concurrent requests
-share forward passes; the batchable ``/infer`` API gives BentoML's adaptive batching to raw pairs.
+The model is ``stance-classifier:latest`` from the model store, or the tag or artifact folder in
+``$STANCE_MODEL``; the other ``STANCE_*`` settings are in ``service.settings``. Every request goes
+through one in-process micro-batcher, so concurrent requests (sentences and documents alike) share
+forward passes; the batchable ``/infer`` API gives BentoML's adaptive batching to raw pairs.
 
 Example:
     bentoml serve service.service:StanceService --port 3000
@@ -13,22 +12,24 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import bentoml
 import numpy as np
-from bentoml.exceptions import BentoMLException, InvalidArgument
+from bentoml.exceptions import InvalidArgument
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from model import load_classifier
-from model.artifact import check_artifact
-from model.document import classify_document
+from model.artifact import METRICS_FILE, check_artifact
+from model.document import document_items, results_of, split_sentences
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
-from model.predictor import TaskProbabilities, to_predictions
+from model.metrics import RunMetrics
+from model.predictor import Classifier, TaskProbabilities, to_predictions
 from service.batcher import MicroBatcher
 from service.middleware import JsonOnly
 from service.schemas import (
@@ -46,53 +47,38 @@ from service.schemas import (
     SentenceResult,
     check_text,
 )
+from service.settings import Settings, read_settings
+from service.store import is_folder_ref, resolve_model
 
 logger = logging.getLogger(__name__)
-
-MODEL_TAG = os.environ.get("STANCE_MODEL_TAG", "stance-classifier:latest")
-BACKEND = os.environ.get("STANCE_BACKEND", "transformer")
-if BACKEND not in ("transformer", "baseline"):
-    raise RuntimeError(f"STANCE_BACKEND={BACKEND!r}; expected transformer or baseline")
-BATCH_SIZE = 64
+N_STANCE = len(STANCE_LABELS)
 
 
-def require_model(tag: str) -> None:
-    """Fail at import, before workers start, when ``tag`` is not stored here or is damaged."""
+def startup_settings() -> Settings:
+    """Settings, and a model that exists and is not damaged, or one line and exit 2.
+
+    Runs at import, before BentoML starts workers: a bad setting or a missing or damaged model
+    must stop the server once with a message, not restart a failing worker forever.
+    """
     try:
-        stored = bentoml.models.get(tag)
-    except BentoMLException:
-        raise RuntimeError(
-            f"model {tag} is not in the BentoML store; train one with "
-            "`stance train --config configs/us_sanctions.yaml` or set STANCE_MODEL_TAG"
-        ) from None
-    try:
-        check_artifact(Path(stored.path) / BACKEND)
+        settings = read_settings()
+        folder, name = resolve_model(settings.model, settings.backend)
+        check_artifact(folder, settings.runtime if settings.backend == "transformer" else None)
     except (OSError, ValueError) as exc:
-        raise RuntimeError(
-            f"model {stored.tag} ({BACKEND}) cannot be served: {exc}; retrain it with "
-            "`stance train --config configs/us_sanctions.yaml` or set STANCE_MODEL_TAG to "
-            "another stored model"
-        ) from None
+        print(f"error: cannot serve {name_of_model()}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logger.debug("serving %s from %s", name, folder)
+    return settings
 
 
-require_model(MODEL_TAG)
+def name_of_model() -> str:
+    """The model the environment asks for, for error messages that come before settings."""
+    import os
+
+    return os.environ.get("STANCE_MODEL") or "stance-classifier:latest"
 
 
-def check_pair(i: int, pair: list[str]) -> None:
-    """Raise InvalidArgument (HTTP 400) unless ``pair`` is [sentence, target], both usable."""
-    if len(pair) != 2:
-        raise InvalidArgument(f"pairs[{i}] has {len(pair)} items; expected [sentence, target]")
-    for what, value, limit in (
-        ("sentence", pair[0], MAX_SENTENCE_CHARS),
-        ("target", pair[1], MAX_TARGET_CHARS),
-    ):
-        try:
-            check_text(value, f"pairs[{i}] {what}", limit)
-        except ValueError as exc:
-            raise InvalidArgument(str(exc)) from None
-
-
-ACCESS_LOG = os.environ.get("STANCE_ACCESS_LOG", "0") == "1"
+SETTINGS = startup_settings()
 
 # The service instance of this worker process, for the plain GET routes mounted beside the APIs.
 _LOADED: list[StanceService] = []
@@ -109,86 +95,120 @@ async def get_info(request: Request) -> JSONResponse:
 plain_routes = Starlette(routes=[Route("/info", get_info, methods=["GET"])])
 
 
+def check_pair(i: int, pair: list[str]) -> None:
+    """Raise InvalidArgument (HTTP 400) unless ``pair`` is [sentence, target], both usable."""
+    if len(pair) != 2:
+        raise InvalidArgument(f"pairs[{i}] has {len(pair)} items; expected [sentence, target]")
+    for what, value, limit in (
+        ("sentence", pair[0], MAX_SENTENCE_CHARS),
+        ("target", pair[1], MAX_TARGET_CHARS),
+    ):
+        try:
+            check_text(value, f"pairs[{i}] {what}", limit)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+
+
+def rows_to_probs(rows: np.ndarray) -> TaskProbabilities:
+    """Split the batcher's (n, 7) rows back into probabilities and window counts."""
+    return TaskProbabilities(
+        stance=rows[:, :N_STANCE],
+        sentiment=rows[:, N_STANCE : 2 * N_STANCE],
+        windows=rows[:, -1].astype(np.int64),
+    )
+
+
 # One worker: torch/ONNX Runtime already use every core of a small box inside one process.
 @bentoml.asgi_app(plain_routes, path="/")
 @bentoml.service(
     traffic={"timeout": 120, "max_concurrency": 256},
     workers=1,
-    logging={"access": {"enabled": ACCESS_LOG}},
+    logging={"access": {"enabled": SETTINGS.access_log}},
 )
 class StanceService:
     """Stance toward a free-text sanctions target, and sentence sentiment."""
 
-    model_ref = bentoml.models.BentoModel(MODEL_TAG)
+    if not is_folder_ref(SETTINGS.model):  # a store model is declared, so a Bento packs it
+        model_ref = bentoml.models.BentoModel(SETTINGS.model)
 
     def __init__(self) -> None:
-        stored = self.model_ref  # resolved from the model store
-        self.tag = str(stored.tag)
-        try:
-            self.classifier = load_classifier(Path(stored.path) / BACKEND)
-        except Exception as exc:  # a corrupt or incompatible artifact: say which and what to do
-            raise RuntimeError(
-                f"model {self.tag} ({BACKEND}) could not be loaded from {stored.path}: "
-                f"{type(exc).__name__}: {exc}; retrain it with `stance train --config "
-                "configs/us_sanctions.yaml` or set STANCE_MODEL_TAG to another stored model"
-            ) from None
-        self.metrics = {
-            k: float(v)
-            for k, v in dict(stored.info.metadata.get("metrics", {})).items()
-            if isinstance(v, int | float)
-        }
-        self.batcher = MicroBatcher(self._rows, max_items=BATCH_SIZE)
+        folder, self.tag = resolve_model(SETTINGS.model, SETTINGS.backend)
+        self.classifier: Classifier = load_classifier(
+            folder, SETTINGS.runtime, SETTINGS.recheck_margin, SETTINGS.threads
+        )
+        self.metrics = self.stored_metrics(folder)
+        self.default_target = self.classifier.config.default_target
+        self.batcher = MicroBatcher(self._rows, max_items=SETTINGS.batch_size)
         _LOADED[:] = [self]
-        logger.info("loaded %s (%s, %s)", self.tag, BACKEND, self.runtime)
+        logger.info("loaded %s (%s, %s)", self.tag, SETTINGS.backend, self.runtime)
+
+    @staticmethod
+    def stored_metrics(folder: Path) -> dict[str, float]:
+        """Headline macro-F1 per set and task from the artifact's metrics.json ({} if none)."""
+        path = folder / METRICS_FILE
+        if not path.is_file():
+            return {}
+        try:
+            return RunMetrics.load(path).headline()
+        except ValueError as exc:
+            logger.warning("ignoring %s: %s", path, exc)
+            return {}
 
     @property
     def runtime(self) -> str:
         """What computes the forward pass: torch, onnx-fp32, onnx-int8, or scikit-learn."""
-        if BACKEND == "baseline":
+        if SETTINGS.backend == "baseline":
             return "scikit-learn"
         return str(getattr(self.classifier, "runtime", "torch"))
 
-    def _rows(self, texts: list[str], targets: list[str]) -> np.ndarray:
-        """(n, 6) probabilities: stance then sentiment, label order."""
-        probs = self.classifier.predict_proba(texts, targets)
-        return np.hstack([probs.stance, probs.sentiment])
+    def _rows(self, texts: list[str], targets: list[str], contexts: list[str | None]) -> np.ndarray:
+        """(n, 7) rows: stance and sentiment probabilities in label order, then windows."""
+        probs = self.classifier.predict_proba(texts, targets, contexts)
+        return np.hstack([probs.stance, probs.sentiment, probs.windows[:, None]])
 
-    @bentoml.api(batchable=True, max_batch_size=BATCH_SIZE, max_latency_ms=30000)
+    @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=30000)
     def infer(self, pairs: list[list[str]]) -> list[list[float]]:
         """Raw batched API (BentoML adaptive batching): [[sentence, target], ...] -> 6 probs."""
         if not pairs:
             return []
         for i, pair in enumerate(pairs):
             check_pair(i, pair)
-        rows = self._rows([p[0] for p in pairs], [p[1] for p in pairs])
-        return rows.tolist()  # type: ignore[no-any-return]
+        rows = self._rows([p[0] for p in pairs], [p[1] for p in pairs], [None] * len(pairs))
+        return rows[:, : 2 * N_STANCE].tolist()  # type: ignore[no-any-return]
 
     @bentoml.api(route="/classify", input_spec=ClassifyRequest, output_spec=ClassifyResponse)
-    async def classify(self, sentences: list[str], target: str) -> ClassifyResponse:
+    async def classify(
+        self, sentences: list[str], target: str | None, contexts: list[str | None] | None
+    ) -> ClassifyResponse:
         """Classify each sentence's stance toward ``target`` and its sentiment."""
-        # In-process micro-batching: BentoML's self-proxy to the batchable API dropped
-        # connections under concurrent load (HTTP 500s), this path does not leave the process.
-        rows = await self.batcher.submit(sentences, [target] * len(sentences))
-        n_stance = len(STANCE_LABELS)
-        probs = TaskProbabilities(stance=rows[:, :n_stance], sentiment=rows[:, n_stance:])
+        target = target or self.default_target
+        n = len(sentences)
+        rows = await self.batcher.submit(sentences, [target] * n, contexts or [None] * n)
         results = [
-            SentenceResult(text=s, target=target, model=self.tag, **p.as_dict())  # type: ignore[arg-type]
-            for s, p in zip(sentences, to_predictions(probs), strict=True)
+            SentenceResult(text=s, target=target, model=self.tag, **asdict(p))
+            for s, p in zip(sentences, to_predictions(rows_to_probs(rows)), strict=True)
         ]
-        return ClassifyResponse(model=self.tag, backend=BACKEND, target=target, results=results)
+        return ClassifyResponse(
+            model=self.tag, backend=SETTINGS.backend, target=target, results=results
+        )
 
     @bentoml.api(
         route="/classify_document", input_spec=DocumentRequest, output_spec=DocumentResponse
     )
-    def classify_document(
-        self, text: str, target: str, targets: list[str] | None
+    async def classify_document(
+        self, text: str, target: str | None, targets: list[str] | None
     ) -> DocumentResponse:
         """Split a document into sentences, classify each per target, aggregate with evidence."""
-        results = classify_document(self.classifier, text, targets or [target])
+        spans = split_sentences(text)
+        if not spans:
+            raise InvalidArgument("the document has no sentences: send non-empty text")
+        wanted = targets or [target or self.default_target]
+        rows = await self.batcher.submit(*document_items(spans, wanted))
+        results = results_of(spans, wanted, rows_to_probs(rows))
         first = results[0].sentences
         return DocumentResponse(
             model=self.tag,
-            backend=BACKEND,
+            backend=SETTINGS.backend,
             n_sentences=len(first),
             windowed_sentences=sum(1 for s in first if s["windows"] != 1),
             results=[DocumentTargetResult.model_validate(r, from_attributes=True) for r in results],
@@ -201,15 +221,17 @@ class StanceService:
 
     def describe(self) -> InfoResponse:
         """The /info body (a plain method: BentoML routes calls of API methods through a client)."""
-        config = self.classifier.config  # type: ignore[attr-defined]
+        config = self.classifier.config
         return InfoResponse(
             model=self.tag,
-            backend=BACKEND,
+            backend=SETTINGS.backend,
             runtime=self.runtime,
+            default_target=self.default_target,
             labels={"stance": list(STANCE_LABELS), "sentiment": list(SENTIMENT_LABELS)},
-            temperatures=self.classifier.temperatures.as_dict(),
-            base_model=str(config.base_model),
-            max_length=int(config.max_length),
+            temperatures=asdict(self.classifier.temperatures),
+            base_model=config.base_model,
+            max_length=config.max_length,
+            reads_context=config.use_context,
             metrics=self.metrics,
             limits={
                 "max_sentences": MAX_SENTENCES,

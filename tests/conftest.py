@@ -65,6 +65,7 @@ def write_config(path: Path, corpus: Path, encoder: str, out: Path, **transforme
     config = {
         "name": "fixture",
         "seed": 7,
+        "behaviour": str(ROOT / "configs" / "behaviour.yaml"),
         "data": {
             "train": str(corpus / "train.jsonl"),
             "validation": str(corpus / "validation.jsonl"),
@@ -92,6 +93,13 @@ def tiny_run(
 
     out = tmp_path_factory.mktemp("tiny-run")
     config = load_config(write_config(out / "tiny.yaml", corpus_dir, str(tiny_encoder), out))
-    summary = run_training(config, save=True)
-    summary["out"] = out
-    return summary
+    run = run_training(config, save=True)
+    return {
+        "out": out,
+        "run_id": run.run_id,
+        "report_dir": str(run.report_dir),
+        "model_tag": run.model_tag,
+        "data_hash": run.metrics.data_hash,
+        "artifact_root": run.artifact_root,
+        "metrics": run.metrics,
+    }

@@ -67,7 +67,10 @@ def test_wrong_format_version_is_a_clear_error(artifact, tmp_path):
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
     cfg["format_version"] = 99
     (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
-    msg = f"has format_version 99, this code reads {FORMAT_VERSION}; retrain with `stance train`"
+    msg = (
+        f"has format_version 99, this code reads {FORMAT_VERSION}; retrain it: train one with "
+        "`stance train --config configs/us_sanctions.yaml`"
+    )
     with pytest.raises(ValueError, match=re.escape(msg)):
         load_classifier(tmp_path / "m")
 

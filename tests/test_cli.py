@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from training.cli import main
+from cli.main import main
 
 
 def artifact_root(run: dict) -> Path:
-    return Path(run["out"]) / "runs" / run["run_id"] / "artifact"
+    return Path(run["artifact_root"])
 
 
 def test_train_writes_report_and_store_model(tiny_run):
@@ -33,10 +33,21 @@ def test_train_writes_report_and_store_model(tiny_run):
 def test_store_metadata_holds_metrics_config_and_data_hash(tiny_run):
     import bentoml
 
-    info = bentoml.models.get(tiny_run["model_tag"]).info.metadata
-    assert info["data_hash"] == tiny_run["data_hash"]
-    assert info["config"]["name"] == "fixture"
-    assert "test/transformer/stance_macro_f1" in info["metrics"]
+    stored = bentoml.models.get(tiny_run["model_tag"])
+    info = stored.info.metadata
+    assert info["run_id"] == tiny_run["run_id"]
+    assert info["metrics"] == tiny_run["metrics"].headline()
+    # each stored artifact carries its own metrics.json (naming the tag) and model card
+    from model.metrics import RunMetrics
+
+    for backend in ("transformer", "baseline"):
+        folder = Path(stored.path) / backend
+        metrics = RunMetrics.load(folder / "metrics.json")
+        assert metrics.model_tag == tiny_run["model_tag"]
+        assert metrics.data_hash == tiny_run["data_hash"]
+        card = (folder / "MODEL_CARD.md").read_text()
+        assert card.startswith(f"# Model card: {tiny_run['model_tag']} ({backend})")
+        assert "## Intended use" in card and "## Known limits and failures" in card
 
 
 def test_predict_jsonl_contract(tiny_run, tmp_path):
@@ -71,6 +82,28 @@ def test_predict_jsonl_contract(tiny_run, tmp_path):
         assert row["sentiment"] in ("positive", "negative", "neutral")
         assert abs(sum(row["stance_scores"].values()) - 1) < 1e-6
         assert abs(sum(row["sentiment_scores"].values()) - 1) < 1e-6
+        assert row["windows"] == 1
+
+
+def test_predict_windows_a_long_sentence_instead_of_cutting_it(tiny_run, capsys):
+    long = " ".join(["sanctions are illegal and cruel"] * 60)
+    assert main(["predict", long, "--model", tiny_run["model_tag"]]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["windows"] > 1
+
+
+def test_predict_streams_stdin_to_stdout_and_reads_context(tiny_run, capsys, monkeypatch):
+    import io
+
+    lines = (
+        '{"text": "Sanctions are cruel.", "context": "The embargo began."}\n'
+        '{"text": "Talks resume."}\n'
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    assert main(["predict", "--input", "-", "--output", "-", "--model", tiny_run["model_tag"]]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == ["Sanctions are cruel.", "Talks resume."]
+    assert rows[0]["context"] == "The embargo began."
 
 
 @pytest.mark.parametrize("backend", ["transformer", "baseline"])
@@ -118,8 +151,8 @@ def test_evaluate_prints_metrics_and_writes_report(tiny_run, corpus_dir, tmp_pat
             "error: model 'no-such-model:v1' is not in the BentoML store at",
         ),
         (
-            ["predict", "--input", "missing.jsonl", "--model", "."],
-            "error: input file missing.jsonl not found",
+            ["predict", "x", "--model", "."],
+            "error: . is not a model folder: it holds neither transformer/ nor config.json",
         ),
         (["train", "--config", "nope.yaml"], "error: config file nope.yaml not found"),
         (["evaluate", "--data", "nope.jsonl"], "error: corpus file nope.jsonl not found"),
@@ -133,13 +166,27 @@ def test_user_errors_exit_2_with_one_clear_line(argv, message, capsys):
     assert "Traceback" not in err
 
 
-def test_predict_rejects_bad_jsonl_lines(tiny_run, tmp_path, capsys):
+def test_predict_reports_bad_lines_and_classifies_the_rest(tiny_run, tmp_path, capsys):
     src = tmp_path / "bad.jsonl"
-    src.write_text('{"text": "ok"}\n{"text": 3}\n')
-    assert main(["predict", "--input", str(src), "--model", tiny_run["model_tag"]]) == 2
-    assert re.search(
-        r"bad.jsonl:2: field 'text' must be a non-empty string", capsys.readouterr().err
-    )
+    src.write_text('{"text": "ok"}\n{"text": 3}\nnot json\n{"text": "fine too"}\n')
+    assert main(["predict", "--input", str(src), "--model", tiny_run["model_tag"]]) == 1
+    captured = capsys.readouterr()
+    assert [json.loads(x)["text"] for x in captured.out.splitlines()] == ["ok", "fine too"]
+    assert f"error: {src}:2: field 'text' must be a non-empty string" in captured.err
+    assert re.search(rf"error: {re.escape(str(src))}:3: not valid JSON", captured.err)
+    assert "error: 2 bad input line(s) skipped; 2 classified" in captured.err
+
+
+def test_predict_missing_input_file_is_one_line(tiny_run, capsys):
+    assert main(["predict", "--input", "missing.jsonl", "--model", tiny_run["model_tag"]]) == 2
+    assert capsys.readouterr().err == "error: input file missing.jsonl not found\n"
+
+
+def test_version_prints_the_package_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert re.fullmatch(r"stance \d+\.\d+\.\d+\n", capsys.readouterr().out)
 
 
 def test_data_check_on_the_project_corpus(capsys):
@@ -147,8 +194,21 @@ def test_data_check_on_the_project_corpus(capsys):
     assert "corpus check: ok" in capsys.readouterr().out
 
 
-def test_every_subcommand_has_help(capsys):
-    for cmd in ("train", "predict", "evaluate", "serve", "data"):
+def test_every_subcommand_and_option_has_help(capsys):
+    import argparse
+
+    from cli.main import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*path, name])
+            elif action.dest != "help":
+                assert action.help, f"stance {' '.join(path)} {action.option_strings} has no help"
+
+    walk(build_parser(), [])
+    for cmd in ("train", "predict", "evaluate", "serve", "data", "gate", "export", "benchmark"):
         with pytest.raises(SystemExit) as info:
             main([cmd, "--help"])
         assert info.value.code == 0
@@ -159,9 +219,8 @@ def test_export_with_config_regates_and_records_the_runtime(tiny_run, tmp_path, 
     import shutil
 
     from model.artifact import ArtifactConfig
-    from model.onnx_runtime import RECHECK_KEY
 
-    src = Path(tiny_run["out"]) / "runs" / tiny_run["run_id"] / "artifact" / "transformer"
+    src = artifact_root(tiny_run) / "transformer"
     folder = tmp_path / "transformer"
     shutil.copytree(src, folder)
     config = Path(tiny_run["out"]) / "tiny.yaml"
@@ -170,9 +229,9 @@ def test_export_with_config_regates_and_records_the_runtime(tiny_run, tmp_path, 
     assert out["candidate"] == "onnx-int8"
     assert out["runtime"] in ("onnx-int8", "onnx-fp32", "torch")
     assert set(out["parity"]) == {"stance", "sentiment"}
-    stored = ArtifactConfig.read(folder).extra
-    assert stored["runtime"] == out["runtime"]
-    assert stored[RECHECK_KEY] == out["recheck_margin"]
+    stored = ArtifactConfig.read(folder)
+    assert stored.runtime == out["runtime"]
+    assert stored.recheck_margin == out["recheck_margin"]
 
 
 def test_serve_refuses_a_damaged_model_with_one_line(tiny_run, tmp_path, capsys):

@@ -13,8 +13,17 @@ data: {train: a.jsonl, validation: b.jsonl, test: c.jsonl}
 def test_default_configs_load():
     for name in ("us_sanctions", "quick"):
         config = load_config(f"configs/{name}.yaml")
-        assert config.data.train.name == "train.jsonl"
+        assert [s.path.name for s in config.data.train] == ["train.jsonl", "train.jsonl"]
+        assert config.data.validation.parts[-2:] == ("real", "validation.jsonl")
         assert config.default_target == "US sanctions"
+        assert config.behaviour is not None and config.behaviour.is_file()
+
+
+def test_a_single_train_file_is_one_source_of_weight_one(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(VALID)
+    (source,) = load_config(path).data.train
+    assert source.path.name == "a.jsonl" and source.weight == 1.0 and not source.drop_unreferenced
 
 
 def test_unknown_key_is_rejected_with_valid_keys(tmp_path):
@@ -24,8 +33,8 @@ def test_unknown_key_is_rejected_with_valid_keys(tmp_path):
         load_config(path)
     assert "epochz: unknown key" in str(info.value)
     assert (
-        "valid top-level keys: baseline, data, default_target, name, output, seed, serving, "
-        "tasks, transformer" in str(info.value)
+        "valid top-level keys: baseline, behaviour, data, default_target, name, output, seed, "
+        "serving, tasks, transformer" in str(info.value)
     )
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model import load_classifier
-from model.document import WINDOW_WORDS, classify_document, split_sentences, windows
+from model.document import classify_document, document_items, split_sentences
 
 
 def test_split_keeps_offsets_and_handles_abbreviations_quotes_headlines():
@@ -32,20 +32,17 @@ def test_seed_documents_split_into_their_paragraph_sentences():
         assert all(text[s.start : s.end] == s.text for s in spans)
 
 
-def test_windows_cover_a_long_sentence_with_overlap():
-    words = [f"w{i}" for i in range(300)]
-    parts = windows(" ".join(words))
-    assert len(parts) > 1
-    assert all(len(p.split()) <= WINDOW_WORDS for p in parts)
-    assert parts[0].split()[0] == "w0" and parts[-1].split()[-1] == "w299"
-    assert windows("short sentence") == ["short sentence"]
+def test_document_items_give_every_sentence_its_previous_one_as_context():
+    spans = split_sentences("First one. Second one. Third one.")
+    texts, targets, contexts = document_items(spans, ["A", "B"])
+    assert texts == ["First one.", "Second one.", "Third one."] * 2
+    assert targets == ["A"] * 3 + ["B"] * 3
+    assert contexts == [None, "First one.", "Second one."] * 2
 
 
 @pytest.fixture(scope="module")
 def clf(tiny_run):
-    return load_classifier(
-        Path(tiny_run["out"]) / "runs" / tiny_run["run_id"] / "artifact" / "transformer"
-    )
+    return load_classifier(Path(tiny_run["artifact_root"]) / "transformer")
 
 
 def test_classify_document_aggregates_per_target(clf):

@@ -8,16 +8,30 @@ import numpy as np
 import pytest
 
 from model import load_classifier
+from model.artifact import ArtifactConfig
 from model.onnx_runtime import OnnxClassifier, top_two_margin
+from training.data import Example
 from training.export import RECHECK_MARGINS, choose_recheck_margin, export_onnx, parity
 
 TEXTS = ["Sanctions on Iran are illegal.", "The embargo must stay in place until it complies.", "x"]
 TARGETS = ["US sanctions on Iran", "UN sanctions on Iraq", "US sanctions"]
+EXAMPLES = [
+    Example(id=str(i), text=t, target=g, stance=s, sentiment=m, doc_id=str(i))
+    for i, (t, g, s, m) in enumerate(
+        zip(
+            TEXTS,
+            TARGETS,
+            ["favor", "against", "none"],
+            ["negative", "negative", "neutral"],
+            strict=True,
+        )  # fmt: skip
+    )
+]
 
 
 @pytest.fixture(scope="module")
 def exported(tiny_run, tmp_path_factory) -> Path:
-    src = Path(tiny_run["out"]) / "runs" / tiny_run["run_id"] / "artifact" / "transformer"
+    src = Path(tiny_run["artifact_root"]) / "transformer"
     dst = tmp_path_factory.mktemp("onnx") / "transformer"
     shutil.copytree(src, dst)
     export_onnx(dst)
@@ -46,8 +60,7 @@ def test_int8_honours_the_contract(exported):
 
 
 def test_parity_report_has_both_tasks(exported):
-    gold = {"stance": [0, 1, 2], "sentiment": [1, 1, 2]}
-    checks = parity(exported, TEXTS, TARGETS, gold)
+    checks = parity(exported, EXAMPLES)
     for task in ("stance", "sentiment"):
         assert 0 <= checks[task]["agreement"] <= 1
         assert set(checks[task]) == {
@@ -72,14 +85,19 @@ def test_runtime_errors_are_clear(exported, tmp_path):
         OnnxClassifier(bare, "onnx-int8")
 
 
-def test_training_records_the_served_runtime(tiny_run):
-    onnx = tiny_run["onnx"]
-    assert onnx["candidate"] == "onnx-int8"
-    assert onnx["recheck_margin"] in RECHECK_MARGINS
-    if onnx["parity_passed"]:
-        assert onnx["runtime"] == "onnx-int8"
-    else:  # exact fp32 ONNX is the first fallback, torch the last
-        assert onnx["runtime"] in ("onnx-fp32", "torch")
+def test_training_serves_int8_exactly_when_its_parity_passes(tiny_run):
+    serving = tiny_run["metrics"].serving
+    stored = ArtifactConfig.read(Path(tiny_run["artifact_root"]) / "transformer")
+    assert serving.candidate == "onnx-int8"
+    assert serving.recheck_margin in RECHECK_MARGINS
+    assert stored.runtime == serving.runtime and stored.recheck_margin == serving.recheck_margin
+    passes = all(
+        c["agreement"] >= 0.99 and c["f1_drop_points"] <= 0.5 for c in serving.parity.values()
+    )
+    assert serving.parity_passed == passes
+    assert (serving.runtime == "onnx-int8") == passes
+    if not passes:  # exact fp32 ONNX is the fallback
+        assert serving.runtime == "onnx-fp32"
 
 
 def test_recheck_margin_one_gives_fp32_answers(exported):
@@ -108,9 +126,9 @@ def test_recheck_only_redoes_close_calls(exported):
 
 
 def test_choose_recheck_margin_stops_at_the_first_that_reaches_the_target(exported):
-    margin, tried = choose_recheck_margin(exported, TEXTS, TARGETS, min_agreement=0.0)
+    margin, tried = choose_recheck_margin(exported, EXAMPLES, min_agreement=0.0)
     assert margin == 0.0 and len(tried) == 1
-    margin, tried = choose_recheck_margin(exported, TEXTS, TARGETS, min_agreement=1.0)
+    margin, tried = choose_recheck_margin(exported, EXAMPLES, min_agreement=1.0)
     assert tried[-1]["agreement"] == 1.0 and margin == tried[-1]["margin"]
     assert all(t["agreement"] < 1.0 for t in tried[:-1])
 
@@ -131,8 +149,8 @@ def test_int8_artifact_saves_and_reloads_identically(exported, tmp_path):
     )
 
 
-def test_recheck_margin_env_overrides_the_stored_one(exported, monkeypatch):
-    monkeypatch.setenv("STANCE_RECHECK_MARGIN", "1.0")
-    assert OnnxClassifier(exported, "onnx-int8").recheck_margin == 1.0
-    monkeypatch.setenv("STANCE_RECHECK_MARGIN", "0")
-    assert OnnxClassifier(exported, "onnx-int8").fp32_session is None
+def test_recheck_margin_argument_overrides_the_stored_one(exported):
+    stored = ArtifactConfig.read(exported).recheck_margin
+    assert OnnxClassifier(exported, "onnx-int8").recheck_margin == stored
+    assert load_classifier(exported, "onnx-int8", recheck_margin=1.0).recheck_margin == 1.0
+    assert load_classifier(exported, "onnx-int8", recheck_margin=0.0).fp32_session is None

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
+from model.metrics import Comparison, RunMetrics
 from training.data import Example
 from training.evaluation import score_task
 from training.report import plot_groups, write_report
 
 
-def _results(n: int = 40) -> dict:
+def _metrics(n: int = 40, **fields: object) -> RunMetrics:
     labels = ["favor", "against", "none"]
     gold = [i % 3 for i in range(n)]
     examples = [
@@ -18,10 +19,11 @@ def _results(n: int = 40) -> dict:
     ]
     probs = np.eye(3)[gold] * 0.7 + 0.1
     by_task = {
-        "stance": score_task("stance", probs, examples, seed=0),
-        "sentiment": score_task("sentiment", probs, examples, seed=0),
+        "stance": score_task("stance", probs, examples, seed=0).scores(),
+        "sentiment": score_task("sentiment", probs, examples, seed=0).scores(),
     }
-    return {"test": {"transformer": by_task, "baseline": by_task}}
+    results = {"test": {"transformer": by_task, "baseline": by_task}}
+    return RunMetrics(run_id="r", created="now", results=results, **fields)  # type: ignore[arg-type]
 
 
 def _groups(values: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -54,7 +56,7 @@ def test_report_embeds_per_regime_and_per_target_bars(tmp_path: Path):
         }
         for b in ("transformer", "baseline")
     }
-    out = write_report(tmp_path, {"run_id": "r", "analysis": {"test": analysis}}, _results())
+    out = write_report(tmp_path, _metrics(analysis={"test": analysis}))
     assert (out / "by_regime_test_stance.png").is_file()
     assert (out / "by_target_test_stance.png").is_file()
     md = (out / "report.md").read_text()
@@ -62,3 +64,17 @@ def test_report_embeds_per_regime_and_per_target_bars(tmp_path: Path):
     assert "| US sanctions | 11 | 0.800 | 0.800 |" in md
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == md.count("![")
+
+
+def test_html_renders_markdown_emphasis_code_and_lists(tmp_path: Path):
+    comparison = Comparison(difference=0.05, ci95_low=0.01, ci95_high=0.09, p_value=0.0002,
+                            permutations=9999, p_resolution=0.0002)  # fmt: skip
+    m = _metrics(model_tag="stance-classifier:abc", comparisons={"test": {"stance": comparison}})
+    out = write_report(tmp_path, m)
+    md = (out / "report.md").read_text()
+    assert "paired permutation test over documents, p <= 0.0002, 9,999 permutations" in md
+    html = (out / "report.html").read_text()
+    assert "**" not in html  # bold is rendered, never shown raw
+    assert "<strong>model_tag</strong>" in html
+    assert "<ul>" in html and "<li>" in html
+    assert "<table>" in html and "<th>task</th>" in html

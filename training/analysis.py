@@ -40,13 +40,16 @@ def wrong_targets(examples: list[Example]) -> list[str]:
 def target_ablation(clf: Classifier, examples: list[Example]) -> dict[str, Any]:
     """Stance macro-F1 with true, empty and wrong targets, and the share of changed labels."""
     texts = [e.text for e in examples]
+    contexts = [e.context for e in examples]
     gold = [STANCE_LABELS.index(e.stance) for e in examples]
     variants = {
         "true": [e.target for e in examples],
         "empty": [""] * len(examples),
         "wrong": wrong_targets(examples),
     }
-    preds = {k: clf.predict_proba(texts, v).stance.argmax(axis=1) for k, v in variants.items()}
+    preds = {
+        k: clf.predict_proba(texts, v, contexts).stance.argmax(axis=1) for k, v in variants.items()
+    }
     out: dict[str, Any] = {}
     for name, p in preds.items():
         out[name] = {"macro_f1": float(f1_score(gold, p, average="macro"))}

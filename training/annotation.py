@@ -1,17 +1,17 @@
-"""Second-pass agreement, adjudication, and corpus statistics for the datasheet.
+"""Agreement between annotation passes, and corpus statistics for the datasheet.
 
-The raw files hold the first annotator's labels; ``data/annotation/second_pass.jsonl`` holds an
-independent second pass over a sample of whole documents; ``adjudication.jsonl`` holds the final
-label of every item on which the two passes disagreed, with the guideline rule applied.
+Written corpus: the raw files hold the first pass's labels; ``annotation/written/`` holds the
+second passes (``second_pass.jsonl`` over 163 whole documents, ``recalibration_pass.jsonl`` over
+the rest, under the clarified guidelines). Real corpus: ``annotation/real/pass1.jsonl`` and
+``pass2.jsonl``. Kappa is measured before adjudication, on the items both passes labelled.
 
 Example:
-    stance data agreement --raw data/raw --annotation data/annotation
+    stance data agreement
     stance data stats data
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,25 +19,9 @@ from typing import Any
 from sklearn.metrics import cohen_kappa_score
 
 from model.labels import TASKS
+from training.corpus import RECALIBRATION, SECOND_PASS, read_raw
 from training.data import read_examples
-
-SECOND_PASS = "second_pass.jsonl"
-ADJUDICATION = "adjudication.jsonl"
-
-
-def read_labels(path: Path) -> dict[str, dict[str, Any]]:
-    """Read an id-keyed label file (second pass or adjudication)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"annotation file {path} not found")
-    out = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            row = json.loads(line)
-            for task, labels in TASKS.items():
-                if row.get(task) not in labels:
-                    raise ValueError(f"{path}:{lineno}: {task} {row.get(task)!r} not in {labels}")
-            out[row["id"]] = row
-    return out
+from training.real_corpus import RealPaths, by_id, pair_passes
 
 
 def agreement(
@@ -93,3 +77,31 @@ def corpus_stats(files: list[Path]) -> str:
     docs = {e.doc_id for _, e in rows}
     head = f"{len(rows)} items in {len(docs)} documents, {len({e.target for _, e in rows})} targets"
     return head + "\n\n" + "\n\n".join(parts) + "\n"
+
+
+def agreement_report(data: Path) -> dict[str, Any]:
+    """Kappa per task for every pair of passes of both corpora, before adjudication."""
+    out: dict[str, Any] = {}
+    first = {i["id"]: i for items in read_raw(data / "written" / "raw").values() for i in items}
+    folder = data / "annotation" / "written"
+    for name in (SECOND_PASS, RECALIBRATION):
+        if (folder / name).is_file():
+            labelled = {k: v for k, v in by_id(folder / name).items() if "stance" in v}
+            out[f"written/{name.removesuffix('.jsonl')}"] = agreement(first, labelled)
+    paths = RealPaths(data)
+    if (paths.annotation / "pass2.jsonl").is_file():
+        pairs = pair_passes(
+            by_id(paths.annotation / "pass1.jsonl"), by_id(paths.annotation / "pass2.jsonl")
+        )
+        both = [p for p in pairs if p.second and p.first["relevant"] and p.second.get("relevant")]
+        a = {p.id: p.first for p in both}
+        b = {p.id: p.second for p in both if p.second is not None}
+        real = agreement(a, b)
+        judged = [p for p in pairs if p.second is not None]
+        same = sum(
+            bool(p.first["relevant"]) == bool(p.second.get("relevant")) for p in judged if p.second
+        )
+        real["relevance_agreement"] = round(same / max(1, len(judged)), 4)
+        real["items_both_passes"] = len(judged)
+        out["real/pass1_vs_pass2"] = real
+    return out

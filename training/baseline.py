@@ -21,12 +21,22 @@ def fit_baseline(
     validation: list[Example],
     config: BaselineConfig,
     seed: int,
-    data_hash: str,
     tasks: list[str] | None = None,
+    weights: list[float] | None = None,
 ) -> tuple[BaselineClassifier, dict[str, float]]:
-    """Return the fitted baseline and the C chosen per task (by validation macro-F1)."""
-    x_train = as_rows([e.text for e in train], [e.target for e in train])
-    x_val = as_rows([e.text for e in validation], [e.target for e in validation])
+    """Return the fitted baseline and the C chosen per task (by validation macro-F1).
+
+    ``weights`` weighs each training item (source weighting), as for the transformer.
+    """
+    ctx = config.use_context
+    x_train = as_rows(
+        [e.text for e in train], [e.target for e in train], [e.context for e in train]
+    )
+    x_val = as_rows(
+        [e.text for e in validation],
+        [e.target for e in validation],
+        [e.context for e in validation],
+    )
     chosen: dict[str, float] = {}
     fitted: dict[str, Pipeline | None] = {"stance": None, "sentiment": None}
     for task in tasks or ["stance", "sentiment"]:
@@ -35,8 +45,8 @@ def fit_baseline(
         use_target = config.use_target and task == "stance"
         best = (-1.0, 0.0, None)
         for c in tqdm(config.c_grid, desc=f"baseline {task}: C search", leave=False):
-            pipe = make_pipeline(c, seed, use_target=use_target)
-            pipe.fit(x_train, y_train)
+            pipe = make_pipeline(c, seed, use_target=use_target, use_context=ctx)
+            pipe.fit(x_train, y_train, clf__sample_weight=weights)
             score = float(f1_score(y_val, pipe.predict(x_val), average="macro"))
             logger.info("baseline %s C=%g validation macro-F1 %.4f", task, c, score)
             if score > best[0]:
@@ -48,7 +58,8 @@ def fit_baseline(
         backend="baseline",
         base_model="tfidf-logreg",
         seed=seed,
-        data_hash=data_hash,
-        extra={"C": chosen, "use_target": config.use_target},
+        use_context=ctx,
+        use_target=config.use_target,
+        baseline_c=chosen,
     )
     return BaselineClassifier(fitted["stance"], fitted["sentiment"], artifact), chosen

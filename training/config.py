@@ -24,13 +24,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataConfig(_Strict):
-    """Where the corpus splits are; extra evaluation sets are scored but never trained on."""
+class TrainSource(_Strict):
+    """One training corpus file and how it is used."""
 
-    train: Path
+    path: Path
+    # Each item's loss counts this much (source weighting); 0 leaves the file out.
+    weight: float = Field(default=1.0, ge=0, le=100)
+    # Leave out items whose sentence never names the sanctions (``refers: false``).
+    drop_unreferenced: bool = False
+
+
+class DataConfig(_Strict):
+    """Where the corpus splits are; extra evaluation sets are scored but never trained on.
+
+    ``train`` is one file or a list of sources with weights; the validation split selects epochs
+    and C and fits the calibration temperatures.
+    """
+
+    train: list[TrainSource]
     validation: Path
     test: Path
     extra_eval: dict[str, Path] = Field(default_factory=dict)
+
+    @field_validator("train", mode="before")
+    @classmethod
+    def _sources(cls, v: Any) -> Any:
+        if isinstance(v, str | Path):
+            return [{"path": v}]
+        return v
 
 
 class BaselineConfig(_Strict):
@@ -38,6 +59,7 @@ class BaselineConfig(_Strict):
 
     c_grid: list[float] = Field(default=[0.3, 1.0, 3.0, 10.0], min_length=1)
     use_target: bool = True
+    use_context: bool = False
 
     @field_validator("c_grid")
     @classmethod
@@ -62,6 +84,17 @@ class TransformerConfig(_Strict):
     early_stopping_patience: int = Field(default=2, ge=1)
     sentiment_loss_weight: float = Field(default=1.0, ge=0)
     max_train_examples: int | None = Field(default=None, ge=1)
+    # Input layout (model.encoding): the previous sentence as context; the target's template,
+    # e.g. "The speaker supports {target}." for the entailment framing.
+    use_context: bool = False
+    target_template: str = Field(default="{target}", pattern=r"\{target\}")
+    # Cross-entropy weighted by inverse class frequency in the training data.
+    class_balanced: bool = False
+    # The validation metric that picks the best epoch: stance macro-F1 or the mean of both tasks.
+    select_on: Literal["stance", "mean"] = "stance"
+    # Where the encoder runs: "auto" uses a GPU when one is present.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    bf16: bool = False
 
 
 class ServingConfig(_Strict):
@@ -98,6 +131,8 @@ class RunConfig(_Strict):
     transformer: TransformerConfig = TransformerConfig()
     serving: ServingConfig = ServingConfig()
     output: OutputConfig = OutputConfig()
+    # Behavioural tests run on the trained model and gated (training.behaviour); none when unset.
+    behaviour: Path | None = None
 
     def digest(self) -> str:
         """Return a short hash of the resolved config."""
@@ -145,12 +180,13 @@ def load_config(path: str | Path) -> RunConfig:
     base = path.resolve().parent.parent
     data = config.data
     resolved = DataConfig(
-        train=resolve_path(data.train, base),
+        train=[src.model_copy(update={"path": resolve_path(src.path, base)}) for src in data.train],
         validation=resolve_path(data.validation, base),
         test=resolve_path(data.test, base),
         extra_eval={k: resolve_path(v, base) for k, v in data.extra_eval.items()},
     )
-    return config.model_copy(update={"data": resolved})
+    behaviour = resolve_path(config.behaviour, base) if config.behaviour else None
+    return config.model_copy(update={"data": resolved, "behaviour": behaviour})
 
 
 def resolve_base_model(name: str) -> Path:

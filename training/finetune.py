@@ -25,8 +25,9 @@ from transformers import (
 )
 
 from model.artifact import ArtifactConfig
+from model.encoding import PairEncoder
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
-from model.transformer import TransformerClassifier, build_model
+from model.transformer import DualHeadModel, TransformerClassifier, build_model
 from training.config import TransformerConfig
 from training.data import Example
 
@@ -34,19 +35,23 @@ logger = logging.getLogger(__name__)
 
 
 class PairDataset(torch.utils.data.Dataset[dict[str, Any]]):
-    """(target, sentence) pairs with both labels, tokenized once."""
+    """Items laid out as the served model reads them (``model.encoding``), tokenized once."""
 
     def __init__(
-        self, examples: list[Example], tokenizer: PreTrainedTokenizerBase, max_length: int
+        self,
+        examples: list[Example],
+        pairs: PairEncoder,
+        weights: list[float] | None = None,
     ) -> None:
-        self.features = tokenizer(
-            [e.target for e in examples],
+        self.features = pairs.encode(
             [e.text for e in examples],
-            truncation="longest_first",
-            max_length=max_length,
+            [e.target for e in examples],
+            [e.context for e in examples],
+            padding=False,
         )
         self.stance = [STANCE_LABELS.index(e.stance) for e in examples]
         self.sentiment = [SENTIMENT_LABELS.index(e.sentiment) for e in examples]
+        self.weights = weights or [1.0] * len(examples)
 
     def __len__(self) -> int:
         return len(self.stance)
@@ -55,6 +60,7 @@ class PairDataset(torch.utils.data.Dataset[dict[str, Any]]):
         item = {k: v[i] for k, v in self.features.items()}
         item["stance_labels"] = self.stance[i]
         item["sentiment_labels"] = self.sentiment[i]
+        item["sample_weight"] = self.weights[i]
         return item
 
 
@@ -68,11 +74,27 @@ class PairCollator:
         """Return one padded batch with ``stance_labels`` and ``sentiment_labels``."""
         labels = {
             k: torch.tensor([it.pop(k) for it in items])
-            for k in ("stance_labels", "sentiment_labels")
+            for k in ("stance_labels", "sentiment_labels", "sample_weight")
         }
         batch = dict(self.tokenizer.pad(items, return_tensors="pt"))
         batch.update(labels)
         return batch
+
+
+def class_weights(labels: list[int], k: int) -> torch.Tensor:
+    """Inverse-frequency class weights, normalised to mean 1 (class-balanced cross-entropy)."""
+    counts = np.bincount(labels, minlength=k).astype(float)
+    w = counts.sum() / (k * np.maximum(counts, 1.0))
+    return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+def pick_device(wanted: str) -> str:
+    """The device to train on: a GPU when asked for or, under "auto", when one is present."""
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise ValueError("transformer.device is cuda but no GPU is visible; use auto or cpu")
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return wanted
 
 
 def compute_metrics(pred: EvalPrediction) -> dict[str, float]:
@@ -96,26 +118,41 @@ def fine_tune(
     config: TransformerConfig,
     base_model: Path,
     seed: int,
-    data_hash: str,
     work_dir: Path,
     tasks: list[str] | None = None,
+    weights: list[float] | None = None,
 ) -> tuple[TransformerClassifier, dict[str, Any]]:
-    """Fine-tune and return the best-on-validation classifier and a training log summary."""
+    """Fine-tune and return the best-on-validation classifier and a training log summary.
+
+    ``weights`` weighs each training item's loss (source weighting). The returned classifier's
+    artifact config holds the input layout; the caller fills in the run's other fields.
+    """
     set_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    weights = weights or [1.0] * len(train)
     if config.max_train_examples is not None and len(train) > config.max_train_examples:
         rng = np.random.default_rng(seed)
         keep = sorted(rng.choice(len(train), config.max_train_examples, replace=False))
-        train = [train[i] for i in keep]
+        train, weights = [train[i] for i in keep], [weights[i] for i in keep]
         logger.warning("training on %d of the training examples (max_train_examples)", len(train))
     tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+    pairs = PairEncoder(tokenizer, config.max_length, config.use_context, config.target_template)
     model = build_model(base_model, dropout=config.dropout)
     tasks = tasks or ["stance", "sentiment"]
-    model.stance_loss_weight = 1.0 if "stance" in tasks else 0.0
-    model.sentiment_loss_weight = config.sentiment_loss_weight if "sentiment" in tasks else 0.0
-    train_ds = PairDataset(train, tokenizer, config.max_length)
-    val_ds = PairDataset(validation, tokenizer, config.max_length)
+    model.loss_weights = {
+        "stance": 1.0 if "stance" in tasks else 0.0,
+        "sentiment": config.sentiment_loss_weight if "sentiment" in tasks else 0.0,
+    }
+    train_ds = PairDataset(train, pairs, weights)
+    val_ds = PairDataset(validation, pairs)
+    if config.class_balanced:
+        model.class_weights = {
+            "stance": class_weights(train_ds.stance, len(STANCE_LABELS)),
+            "sentiment": class_weights(train_ds.sentiment, len(SENTIMENT_LABELS)),
+        }
+    device = pick_device(config.device)
     steps_per_epoch = math.ceil(len(train_ds) / config.batch_size)
+    select = f"{tasks[0]}_macro_f1" if config.select_on == "stance" else "mean_macro_f1"
     args = TrainingArguments(
         output_dir=str(work_dir),
         num_train_epochs=config.epochs,
@@ -128,13 +165,14 @@ def fine_tune(
         save_strategy="epoch",
         save_total_limit=1,
         load_best_model_at_end=True,
-        metric_for_best_model=f"{tasks[0]}_macro_f1",
+        metric_for_best_model=select,
         greater_is_better=True,
         logging_steps=max(1, steps_per_epoch // 4),
         report_to=[],
         seed=seed,
         data_seed=seed,
-        use_cpu=True,
+        use_cpu=device == "cpu",
+        bf16=config.bf16,
         label_names=["stance_labels", "sentiment_labels"],
         remove_unused_columns=False,
         dataloader_num_workers=0,
@@ -158,14 +196,16 @@ def fine_tune(
         backend="transformer",
         base_model=str(base_model),
         max_length=config.max_length,
+        use_context=config.use_context,
+        target_template=config.target_template,
         seed=seed,
-        data_hash=data_hash,
-        extra={"training": config.model_dump(mode="json")},
     )
-    clf = TransformerClassifier(trainer.model, tokenizer, artifact)  # type: ignore[arg-type]
+    trained: DualHeadModel = trainer.model  # type: ignore[assignment]
+    clf = TransformerClassifier(trained.to("cpu"), tokenizer, artifact)
     summary = {
         "train_seconds": float(result.metrics.get("train_runtime", 0.0)),
         "train_examples": len(train_ds),
+        "device": device,
         "epochs_run": float(trainer.state.epoch or 0.0),
         "best_checkpoint_metric": trainer.state.best_metric,
         "validation_history": history,

@@ -1,8 +1,11 @@
 """CI gate over a run's ``metrics.json``.
 
-The transformer must beat the baseline on stance macro-F1 on the project's
-test split, and no metric recorded in ``configs/recorded_metrics.json`` for the same config may
-fall more than a margin below its recorded figure.
+Three rules, each failure one line:
+1. the transformer is ahead of the baseline on stance macro-F1 on the test split (the real test
+   split for the default config), and the paired permutation test says so at p < ``alpha``;
+2. every behavioural test reaches its minimum pass rate (``configs/behaviour.yaml``);
+3. no metric recorded in ``configs/recorded_metrics.json`` for the run's config falls more than
+   ``margin`` below its recorded figure.
 
 Example:
     stance gate --metrics reports/latest/metrics.json
@@ -12,34 +15,55 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+
+from model.metrics import RunMetrics
+from training.behaviour import behaviour_failures
+from training.evaluation import format_p
+
+ALPHA = 0.05
 
 
-def lookup(metrics: dict[str, Any], key: str) -> float:
-    """Read ``set/backend/task/metric`` from a metrics.json ``results`` tree."""
-    eval_set, backend, task, metric = key.split("/")
-    return float(metrics["results"][eval_set][backend][task]["metrics"][metric])
+def baseline_failures(
+    metrics: RunMetrics, eval_set: str = "test", alpha: float = ALPHA
+) -> list[str]:
+    """Rule 1: the transformer must be significantly ahead of the baseline on stance."""
+    comparison = metrics.comparisons.get(eval_set, {}).get("stance")
+    if comparison is None:
+        return [f"no transformer-vs-baseline comparison on {eval_set!r} in the metrics"]
+    t = metrics.value(f"{eval_set}/transformer/stance/macro_f1")
+    b = metrics.value(f"{eval_set}/baseline/stance/macro_f1")
+    p = format_p(comparison.p_value, comparison.p_resolution)
+    head = f"{eval_set}: transformer stance macro-F1 {t:.3f} vs the baseline's {b:.3f}"
+    if comparison.difference <= 0:
+        return [f"{head}: the transformer is not ahead ({p})"]
+    if comparison.p_value >= alpha:
+        return [f"{head}: {comparison.difference:+.3f} is not significant ({p}, need < {alpha})"]
+    return []
+
+
+def recorded_failures(metrics: RunMetrics, recorded_path: Path, margin: float) -> list[str]:
+    """Rule 3: no recorded metric may fall more than ``margin`` below its recorded figure."""
+    if not recorded_path.is_file():
+        return []
+    try:
+        recorded = json.loads(recorded_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"recorded metrics {recorded_path} is not valid JSON: {exc}") from None
+    failures = []
+    for key, value in recorded.get(metrics.config_name, {}).items():
+        if key.split("/")[0] not in metrics.results:
+            continue  # an evaluation set absent on this machine (e.g. ../shared missing)
+        now = metrics.value(key)
+        if now < value - margin:
+            failures.append(f"{key} = {now:.3f}, more than {margin} below the recorded {value:.3f}")
+    return failures
 
 
 def check(
     metrics_path: Path, recorded_path: Path, margin: float, beat_baseline: bool = True
 ) -> list[str]:
     """Return the gate's failures (empty when it passes)."""
-    if not metrics_path.is_file():
-        raise FileNotFoundError(f"metrics file {metrics_path} not found; run `stance train` first")
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    failures = []
-    t = lookup(metrics, "test/transformer/stance/macro_f1")
-    b = lookup(metrics, "test/baseline/stance/macro_f1")
-    if beat_baseline and t <= b:
-        failures.append(f"transformer stance macro-F1 {t:.3f} does not beat the baseline's {b:.3f}")
-    recorded = (
-        json.loads(recorded_path.read_text(encoding="utf-8")) if recorded_path.is_file() else {}
-    )
-    for key, value in recorded.get(metrics.get("config_name", ""), {}).items():
-        if key.split("/")[0] not in metrics["results"]:
-            continue  # an evaluation set absent on this machine (e.g. ../shared missing)
-        now = lookup(metrics, key)
-        if now < value - margin:
-            failures.append(f"{key} = {now:.3f}, more than {margin} below the recorded {value:.3f}")
-    return failures
+    metrics = RunMetrics.load(metrics_path)
+    failures = baseline_failures(metrics) if beat_baseline else []
+    failures += behaviour_failures(metrics.behaviour)
+    return failures + recorded_failures(metrics, recorded_path, margin)

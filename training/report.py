@@ -1,13 +1,18 @@
-"""Render an evaluation report: ``metrics.json``, ``report.md``, ``report.html`` and PNG plots.
+"""Render an evaluation report from a run's ``metrics.json``.
+
+``report.md``, ``report.html`` (the Markdown rendered by markdown-it-py, plots inlined) and PNG
+plots.
 
 Transformer and baseline are shown side by side on every evaluation set.
+
+Example:
+    write_report(Path("reports/run-1"), RunMetrics.load(Path("runs/run-1/metrics.json")))
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,18 +23,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from model.labels import TASKS  # noqa: E402
-from training.evaluation import TaskResult  # noqa: E402
-
-# results[eval_set][backend][task] -> TaskResult
-Results = dict[str, dict[str, dict[str, TaskResult]]]
+from model.metrics import RunMetrics, TaskScores  # noqa: E402
+from training.evaluation import format_p  # noqa: E402
 
 
-def plot_confusion(result: TaskResult, title: str, path: Path) -> None:
+def plot_confusion(result: TaskScores, title: str, path: Path) -> None:
     """Save a labelled confusion-matrix heat map."""
-    labels = TASKS[result.task]
+    labels = result.confusion.labels
     fig, ax = plt.subplots(figsize=(3.6, 3.2), dpi=110)
-    ax.imshow(result.confusion, cmap="Blues")
-    for i, row in enumerate(result.confusion):
+    ax.imshow(result.confusion.matrix, cmap="Blues")
+    for i, row in enumerate(result.confusion.matrix):
         for j, v in enumerate(row):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=9)
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
@@ -42,7 +45,7 @@ def plot_confusion(result: TaskResult, title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_reliability(results: dict[str, TaskResult], title: str, path: Path) -> None:
+def plot_reliability(results: dict[str, TaskScores], title: str, path: Path) -> None:
     """Save a reliability diagram with one line per backend."""
     fig, ax = plt.subplots(figsize=(3.6, 3.2), dpi=110)
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
@@ -87,24 +90,16 @@ def plot_groups(groups: dict[str, dict[str, dict[str, float]]], title: str, path
     plt.close(fig)
 
 
-def _fmt(res: TaskResult, key: str) -> str:
+def _fmt(res: TaskScores, key: str) -> str:
     lo, hi = res.ci95.get(key, [float("nan"), float("nan")])
     return f"{res.metrics[key]:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
-def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> str:
-    """Return the Markdown report."""
-    lines = [f"# Evaluation report: {summary['run_id']}", ""]
-    for key in ("config_name", "created", "model_tag", "data_hash", "train_seconds"):
-        if key in summary:
-            lines.append(f"- **{key}**: {summary[key]}")
-    lines += [
-        "",
-        "Values are point estimates with 95% bootstrap intervals (documents resampled).",
-        "",
-    ]
-    for eval_set, by_backend in results.items():
-        n = next(iter(by_backend.values()))["stance"].metrics["n"]
+def results_markdown(m: RunMetrics) -> list[str]:
+    """One table per evaluation set, per-class F1, and the paired comparison."""
+    lines: list[str] = []
+    for eval_set, by_backend in m.results.items():
+        n = int(next(iter(by_backend.values()))["stance"].metrics["n"])
         lines += [f"## {eval_set} (n = {n})", ""]
         lines += [
             "| task | metric | " + " | ".join(by_backend) + " |",
@@ -119,47 +114,86 @@ def markdown(summary: dict[str, Any], results: Results, images: list[str]) -> st
             lines.append(f"| {task} | ECE | {cells} |")
         lines.append("")
         for task in TASKS:
-            lines.append(
-                f"Per-class F1, {task}: "
-                + "; ".join(
-                    f"{b}: "
-                    + ", ".join(f"{lab} {v['f1']:.2f}" for lab, v in r[task].per_class.items())
-                    for b, r in by_backend.items()
-                )
+            per = "; ".join(
+                f"{b}: " + ", ".join(f"{lab} {v['f1']:.2f}" for lab, v in r[task].per_class.items())
+                for b, r in by_backend.items()
             )
-        comp = summary.get("comparisons", {}).get(eval_set)
-        if comp:
-            lines.append("")
-            for task, c in comp.items():
-                lines.append(
-                    f"- {task}: transformer minus baseline macro-F1 = {c['difference']:+.3f} "
-                    f"(95% CI {c['ci95_low']:+.3f} to {c['ci95_high']:+.3f}, paired bootstrap "
-                    f"p = {c['p_value']:.3f})"
-                )
+            lines += [f"- per-class F1, {task}: {per}"]
+        for task, c in m.comparisons.get(eval_set, {}).items():
+            lines.append(
+                f"- {task}: transformer minus baseline macro-F1 **{c.difference:+.3f}** "
+                f"(95% CI {c.ci95_low:+.3f} to {c.ci95_high:+.3f}; paired permutation test over "
+                f"documents, {format_p(c.p_value, c.p_resolution)}, {c.permutations:,} "
+                "permutations)"
+            )
         lines.append("")
-    lines += calibration_markdown(summary.get("calibration", {}))
-    lines += analysis_markdown(summary.get("analysis", {}))
-    onnx = summary.get("onnx")
-    if onnx and "parity" in onnx:
-        lines += ["## Serving runtime", ""]
-        verdict = "passed" if onnx["parity_passed"] else f"FAILED: serving {onnx['runtime']}"
+    return lines
+
+
+def serving_markdown(m: RunMetrics) -> list[str]:
+    """The runtime the artifact serves, and the parity checks that chose it."""
+    s = m.serving
+    if s is None or not s.parity:
+        return []
+    verdict = "passed" if s.parity_passed else f"failed: serving `{s.runtime}`"
+    lines = [
+        "## Serving runtime",
+        "",
+        f"Served runtime: **{s.runtime}** (candidate `{s.candidate}`, parity gate on the test "
+        f"split {verdict}). The transformer figures above were measured on this runtime.",
+    ]
+    if s.recheck_margin is not None:
         lines.append(
-            f"Served runtime: **{onnx['runtime']}** (candidate {onnx['candidate']}, parity gate "
-            f"on the test split {verdict})."
+            f"int8 recheck margin {s.recheck_margin:.2f}, chosen on validation: items whose "
+            "top-two calibrated probabilities are closer than that run again in fp32."
         )
-        if "recheck_margin" in onnx:
-            lines.append(
-                f"int8 recheck margin {onnx['recheck_margin']:.2f}, chosen on validation: items "
-                "whose top-two calibrated probabilities are closer than that run again in fp32."
-            )
-        for task, c in onnx["parity"].items():
-            lines.append(
-                f"- {task}: agreement with torch fp32 {c['agreement']:.1%}, macro-F1 fp32 "
-                f"{c['macro_f1_fp32']:.3f} vs {c['macro_f1_candidate']:.3f} "
-                f"(drop {c['f1_drop_points']:+.2f} points); "
-                f"{c.get('rechecked_share', 0.0):.1%} of items rechecked in fp32"
-            )
-        lines.append("")
+    lines.append("")
+    for task, c in s.parity.items():
+        lines.append(
+            f"- {task}: agreement with torch fp32 {c['agreement']:.1%}, macro-F1 fp32 "
+            f"{c['macro_f1_fp32']:.3f} vs {c['macro_f1_candidate']:.3f} "
+            f"(drop {c['f1_drop_points']:+.2f} points); "
+            f"{c.get('rechecked_share', 0.0):.1%} of items rechecked in fp32"
+        )
+    return lines + [""]
+
+
+def behaviour_markdown(behaviour: dict[str, Any]) -> list[str]:
+    """Pass rates of the behavioural (CheckList) tests against their minimums."""
+    if not behaviour:
+        return []
+    lines = [
+        "## Behavioural tests (CheckList style)",
+        "",
+        "| test | kind | cases | passed | pass rate | minimum | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, t in behaviour.get("tests", {}).items():
+        verdict = "pass" if t["pass_rate"] >= t["min_pass_rate"] else "**FAIL**"
+        lines.append(
+            f"| {name} | {t['kind']} | {t['cases']} | {t['passed']} | {t['pass_rate']:.1%} | "
+            f"{t['min_pass_rate']:.0%} | {verdict} |"
+        )
+    failures = [f for t in behaviour.get("tests", {}).values() for f in t.get("failures", [])]
+    if failures:
+        lines += ["", "Failing cases (first 12):", ""]
+        lines += [f"- {f}" for f in failures[:12]]
+    return lines + [""]
+
+
+def markdown(m: RunMetrics, images: list[str]) -> str:
+    """Return the Markdown report."""
+    lines = [f"# Evaluation report: {m.run_id}", ""]
+    for key in ("config_name", "created", "model_tag", "data_hash", "train_seconds"):
+        value = getattr(m, key)
+        if value:
+            lines.append(f"- **{key}**: {value}")
+    lines += ["", "Point estimates with 95% bootstrap intervals (documents resampled).", ""]
+    lines += results_markdown(m)
+    lines += behaviour_markdown(m.behaviour)
+    lines += calibration_markdown(m.calibration)
+    lines += analysis_markdown(m.analysis)
+    lines += serving_markdown(m)
     if images:
         lines += ["## Plots", ""] + [f"![{Path(i).stem}]({i})" for i in images] + [""]
     return "\n".join(lines)
@@ -186,7 +220,7 @@ def calibration_markdown(calibration: dict[str, Any]) -> list[str]:
 
 
 def analysis_markdown(analysis: dict[str, Any]) -> list[str]:
-    """Target ablation, per-regime breakdown and confident errors, per evaluation set."""
+    """Target ablation, per-group breakdowns and confident errors, per evaluation set."""
     lines: list[str] = []
     for eval_set, by_backend in analysis.items():
         backends = list(by_backend)
@@ -204,88 +238,77 @@ def analysis_markdown(analysis: dict[str, Any]) -> list[str]:
                 cells.append(f"{v['macro_f1']:.3f}{changed}")
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
         for key in ("by_regime", "by_target", "by_source"):
-            groups = sorted({g for b in backends for g in by_backend[b].get(key, {})})
-            if len(groups) < 2:
-                continue
-            lines += ["", f"Stance macro-F1 {key.replace('_', ' ')} (groups of 10+ items):", ""]
-            lines += [
-                f"| {key[3:]} | n | " + " | ".join(backends) + " |",
-                "|---|---|" + "---|" * len(backends),
-            ]
-            for g in groups:
-                n = next(by_backend[b][key][g]["n"] for b in backends if g in by_backend[b][key])
-                cells = [
-                    f"{by_backend[b][key][g]['macro_f1']:.3f}" if g in by_backend[b][key] else ""
-                    for b in backends
-                ]
-                lines.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
+            lines += group_table(by_backend, key)
         for b in backends:
-            errors = by_backend[b]["confident_errors"]
-            if not errors:
-                continue
-            lines += ["", f"Most confident stance errors, {b}:", ""]
-            lines += ["| confidence | gold | predicted | target | text |", "|---|---|---|---|---|"]
-            for e in errors:
-                text = e["text"].replace("|", "/")
-                text = text if len(text) <= 160 else text[:157] + "..."
-                lines.append(
-                    f"| {e['confidence']:.2f} | {e['gold']} | {e['predicted']} | "
-                    f"{e['target']} | {text} |"
-                )
+            lines += error_table(b, by_backend[b]["confident_errors"])
         lines.append("")
     return lines
 
 
+def group_table(by_backend: dict[str, Any], key: str) -> list[str]:
+    """Stance macro-F1 per group (regime, target, source) of 10+ items, one column a backend."""
+    backends = list(by_backend)
+    groups = sorted({g for b in backends for g in by_backend[b].get(key, {})})
+    if len(groups) < 2:
+        return []
+    lines = ["", f"Stance macro-F1 {key.replace('_', ' ')} (groups of 10+ items):", ""]
+    lines += [
+        f"| {key[3:]} | n | " + " | ".join(backends) + " |",
+        "|---|---|" + "---|" * len(backends),
+    ]
+    for g in groups:
+        n = next(by_backend[b][key][g]["n"] for b in backends if g in by_backend[b][key])
+        cells = [
+            f"{by_backend[b][key][g]['macro_f1']:.3f}" if g in by_backend[b][key] else ""
+            for b in backends
+        ]
+        lines.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def error_table(backend: str, errors: list[dict[str, Any]]) -> list[str]:
+    """The most confident stance errors of one backend."""
+    if not errors:
+        return []
+    lines = ["", f"Most confident stance errors, {backend}:", ""]
+    lines += ["| confidence | gold | predicted | target | text |", "|---|---|---|---|---|"]
+    for e in errors:
+        text = e["text"].replace("|", "/")
+        text = text if len(text) <= 160 else text[:157] + "..."
+        lines.append(
+            f"| {e['confidence']:.2f} | {e['gold']} | {e['predicted']} | {e['target']} | {text} |"
+        )
+    return lines
+
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+    "padding:3px 8px;font-size:13px}img{margin:4px}"
+)
+
+
 def to_html(md_text: str, out_dir: Path) -> str:
-    """Render the Markdown report as a self-contained HTML page (images inlined)."""
-    body: list[str] = []
-    table: list[str] = []
+    """Render the Markdown report as one self-contained HTML page (images inlined)."""
+    from markdown_it import MarkdownIt
 
-    def flush() -> None:
-        if table:
-            rows = [r for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
-            cells = [[html.escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
-            head = "".join(f"<th>{c}</th>" for c in cells[0])
-            rest = "".join(
-                "<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:]
-            )
-            body.append(f"<table><tr>{head}</tr>{rest}</table>")
-            table.clear()
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(md_text)
 
-    for line in md_text.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        if line.startswith("!["):
-            src = line[line.index("(") + 1 : -1]
-            data = base64.b64encode((out_dir / src).read_bytes()).decode()
-            body.append(f'<img alt="{html.escape(src)}" src="data:image/png;base64,{data}">')
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("- "):
-            body.append(f"<li>{html.escape(line[2:]).replace('**', '')}</li>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    flush()
-    style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-        "padding:3px 8px;font-size:13px}img{margin:4px}"
-    )
+    def inline(match: re.Match[str]) -> str:
+        data = base64.b64encode((out_dir / match.group(1)).read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
+
+    body = re.sub(r'src="([\w.-]+\.png)"', inline, body)
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style>"
-        f"<title>Evaluation report</title></head><body>{''.join(body)}</body></html>\n"
+        f"<!doctype html><html><head><meta charset='utf-8'><style>{STYLE}</style>"
+        f"<title>Evaluation report</title></head><body>{body}</body></html>\n"
     )
 
 
-def write_report(out_dir: Path, summary: dict[str, Any], results: Results) -> Path:
-    """Write metrics.json, report.md, report.html and plots into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def plots(m: RunMetrics, out_dir: Path) -> list[str]:
+    """Write the confusion, reliability and per-group plots; return their file names."""
     images = []
-    for eval_set, by_backend in results.items():
+    for eval_set, by_backend in m.results.items():
         for task in TASKS:
             for backend, res in by_backend.items():
                 name = f"confusion_{eval_set}_{task}_{backend}.png"
@@ -296,7 +319,7 @@ def write_report(out_dir: Path, summary: dict[str, Any], results: Results) -> Pa
                 {b: r[task] for b, r in by_backend.items()}, f"{eval_set} {task}", out_dir / name
             )
             images.append(name)
-    for eval_set, by_backend in summary.get("analysis", {}).items():
+    for eval_set, by_backend in m.analysis.items():
         for key in ("by_regime", "by_target"):
             groups = {b: a.get(key, {}) for b, a in by_backend.items()}
             if len({g for v in groups.values() for g in v}) < 2:
@@ -306,14 +329,14 @@ def write_report(out_dir: Path, summary: dict[str, Any], results: Results) -> Pa
                 groups, f"{eval_set}: stance macro-F1 {key.replace('_', ' ')}", out_dir / name
             )
             images.append(name)
-    metrics = dict(summary) | {
-        "results": {
-            s: {b: {t: r.as_dict() for t, r in by_task.items()} for b, by_task in by_b.items()}
-            for s, by_b in results.items()
-        }
-    }
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
-    md = markdown(summary, results, images)
+    return images
+
+
+def write_report(out_dir: Path, m: RunMetrics) -> Path:
+    """Write metrics.json, report.md, report.html and plots into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    m.write(out_dir / "metrics.json")
+    md = markdown(m, plots(m, out_dir))
     (out_dir / "report.md").write_text(md, encoding="utf-8")
     (out_dir / "report.html").write_text(to_html(md, out_dir), encoding="utf-8")
     return out_dir

@@ -12,8 +12,8 @@ that long, counting errors and sampling the server's resident memory (all its pr
 few seconds.
 
 Example:
-    .venv/bin/python -m service.benchmark --model stance-classifier:latest --seconds 15
-    .venv/bin/python -m service.benchmark --soak 60 --concurrency 32
+    python -m benchmarks.serving --model stance-classifier:latest --seconds 15
+    python -m benchmarks.serving --soak 60 --concurrency 32
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import httpx
 import numpy as np
 
 from model import load_classifier
-from service.launch import ROOT, free_port, start_server, stop, wait_ready
+from tests.support.launch import ROOT, free_port, start_server, stop, wait_ready
 
 
 def sentences(path: Path, n: int) -> tuple[list[str], list[str]]:
@@ -160,7 +160,7 @@ def serve(tag: str, runtime: str) -> tuple[str, subprocess.Popen[bytes], Path]:
     """Start a real server of ``tag`` on a free local port and wait until it is ready."""
     port = free_port()
     log = Path(tempfile.mkdtemp()) / "server.log"
-    proc = start_server(port, log, STANCE_MODEL_TAG=tag, STANCE_RUNTIME=runtime)
+    proc = start_server(port, log, STANCE_MODEL=tag, STANCE_RUNTIME=runtime)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc, log)
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="clients of the load test")
     args = parser.parse_args(argv)
 
-    from training.store import resolve_model
+    from service.store import resolve_model
 
     folder, tag = resolve_model(args.model, "transformer")
     texts, targets = sentences(args.data, args.n)

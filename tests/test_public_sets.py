@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
+from cli.train import benchmark_config
 from model.labels import TASKS
-from training.benchmarks import BENCHMARKS, materialize, scored_metrics
-from training.cli import benchmark_config, main
 from training.data import read_examples
+from training.public_sets import BENCHMARKS, materialize, scored_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "benchmarks"
@@ -128,7 +129,7 @@ def test_benchmark_config_points_at_files(tmp_path):
     sets = ("train", "validation", "test", "allagree_test")
     files = {k: {"path": str(tmp_path / f"{k}.jsonl"), "count": 1} for k in sets}
     config = benchmark_config("financial_phrasebank", files, epochs=1.5)
-    assert config.data.train == tmp_path / "train.jsonl"
+    assert [src.path for src in config.data.train] == [tmp_path / "train.jsonl"]
     assert config.data.test == tmp_path / "test.jsonl"
     assert config.data.extra_eval == {"allagree_test": tmp_path / "allagree_test.jsonl"}
     assert config.transformer.epochs == 1.5
@@ -150,14 +151,21 @@ def test_bench_configs_load(name):
 
 
 def test_scored_metrics_keep_only_the_scored_task():
+    from model.metrics import RunMetrics
+
     def task(**m: float) -> dict:
-        return {"metrics": m}
+        confusion = {"labels": ["a", "b", "c"], "matrix": [[0] * 3] * 3}
+        return {"metrics": m, "ci95": {}, "per_class": {}, "confusion": confusion, "ece": 0.0,
+                "reliability": []}  # fmt: skip
 
     by_task = {
         "stance": task(f_avg=0.61234, macro_f1=0.5, accuracy=0.7),
         "sentiment": task(f_avg=0.0, macro_f1=0.81234, accuracy=0.85),
     }
-    results = {"test": {"transformer": by_task, "baseline": by_task}}
+    results = RunMetrics.model_validate(
+        {"run_id": "r", "created": "now", "results": {"test": {"transformer": by_task,
+                                                               "baseline": by_task}}}
+    )  # fmt: skip
     assert scored_metrics("semeval_task_b", results) == {
         "test": {"transformer": {"f_avg": 0.6123}, "baseline": {"f_avg": 0.6123}}
     }

@@ -1,4 +1,4 @@
-"""Public benchmarks as corpus files, read at run time from ``../shared/benchmarks``.
+"""Public labelled data sets as corpus files, read at run time from ``../shared/benchmarks``.
 
 The benchmark data stay in the shared folder (their licences differ); this module converts them
 into the corpus JSON Lines format of ``training.data`` under a run folder. Every corpus item needs
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
+from model.metrics import RunMetrics
 
 BENCHMARKS_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
 DEFAULT_SEED = 13
@@ -306,17 +307,13 @@ def materialize(
     return get_benchmark(name).build(Path(out_dir), seed, root)
 
 
-def scored_metrics(name: str, results: dict[str, Any]) -> dict[str, Any]:
-    """The official metrics of the scored task only, per set and backend.
-
-    ``results`` is the ``results`` mapping of a report's ``metrics.json``:
-    ``{set: {backend: {task: {"metrics": {...}}}}}``.
-    """
+def scored_metrics(name: str, metrics: RunMetrics) -> dict[str, Any]:
+    """The official metrics of the scored task only, per set and backend."""
     bench = get_benchmark(name)
     return {
         set_name: {
-            backend: {m: round(by_task[bench.task]["metrics"][m], 4) for m in bench.metrics}
+            backend: {m: round(by_task[bench.task].metrics[m], 4) for m in bench.metrics}
             for backend, by_task in by_backend.items()
         }
-        for set_name, by_backend in results.items()
+        for set_name, by_backend in metrics.results.items()
     }

@@ -1,0 +1,1 @@
+"""Developer benchmarks (not part of the product packages): python -m benchmarks.serving."""

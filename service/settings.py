@@ -1,0 +1,61 @@
+"""The service's settings, read once from ``STANCE_*`` environment variables.
+
+| variable | default | what |
+|---|---|---|
+| STANCE_MODEL | stance-classifier:latest | store tag, or an artifact folder to serve directly |
+| STANCE_BACKEND | transformer | transformer or baseline |
+| STANCE_RUNTIME | (the artifact's) | torch, onnx-fp32 or onnx-int8 |
+| STANCE_RECHECK_MARGIN | (the artifact's) | int8 cascade margin in [0, 1]; 0 serves plain int8 |
+| STANCE_THREADS | all cores | ONNX Runtime intra-op threads |
+| STANCE_ORT_SPIN | 0 | 1 lets idle ONNX Runtime threads spin |
+| STANCE_ACCESS_LOG | 0 | 1 turns BentoML's access log on |
+| STANCE_BATCH_SIZE | 64 | most items one forward pass of the micro-batcher takes |
+
+Example:
+    STANCE_BACKEND=baseline bentoml serve service.service:StanceService
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.store import DEFAULT_TAG
+
+PREFIX = "STANCE_"
+
+
+class Settings(BaseModel):
+    """Validated service settings; a bad value is one line naming the variable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = DEFAULT_TAG
+    backend: Literal["transformer", "baseline"] = "transformer"
+    runtime: Literal["torch", "onnx-fp32", "onnx-int8"] | None = None
+    recheck_margin: float | None = Field(default=None, ge=0, le=1)
+    threads: int | None = Field(default=None, ge=1, le=256)
+    ort_spin: bool = False
+    access_log: bool = False
+    batch_size: int = Field(default=64, ge=1, le=1024)
+
+
+def read_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read ``STANCE_*`` variables; raise ValueError naming the variable and what it takes."""
+    env = os.environ if environ is None else environ
+    raw = {
+        name: env[PREFIX + name.upper()]
+        for name in Settings.model_fields
+        if env.get(PREFIX + name.upper(), "") != ""
+    }
+    for flag in ("ort_spin", "access_log"):
+        if flag in raw:
+            raw[flag] = raw[flag] == "1"  # type: ignore[assignment]
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = PREFIX + str(err["loc"][0]).upper()
+        raise ValueError(f"{name}={err.get('input')!r}: {err['msg']}") from None

@@ -1,0 +1,135 @@
+"""The service without a server: the class called directly, and its ASGI app over HTTP in-process,
+on the tiny trained model; plus the micro-batcher and the JSON-only middleware alone."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from service.batcher import MicroBatcher
+from service.middleware import JsonOnly
+
+
+@pytest.fixture(scope="module")
+def service_module(tiny_run: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """service.service imported with the tiny model as STANCE_MODEL."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("STANCE_MODEL", tiny_run["model_tag"])
+    import service.service
+
+    module = importlib.reload(service.service)
+    yield module
+    mp.undo()
+
+
+def test_the_class_answers_classify_and_documents(service_module, tiny_run):
+    svc = service_module.StanceService.inner()
+    body = asyncio.run(svc.classify(["Sanctions are cruel.", "Talks go on."], None, None))
+    assert body.model == tiny_run["model_tag"]
+    assert body.target == svc.default_target == "US sanctions"
+    assert [r.text for r in body.results] == ["Sanctions are cruel.", "Talks go on."]
+    doc = asyncio.run(svc.classify_document("Sanctions are cruel. Talks go on.", None, ["A", "B"]))
+    assert [r.target for r in doc.results] == ["A", "B"] and doc.n_sentences == 2
+    assert svc.describe().model == tiny_run["model_tag"]
+
+
+def test_the_asgi_app_serves_classify_info_and_415(service_module, tiny_run):
+    from starlette.testclient import TestClient
+
+    with TestClient(service_module.StanceService.to_asgi()) as client:
+        r = client.post("/classify", json={"sentences": ["Sanctions are cruel."]})
+        assert r.status_code == 200, r.text
+        assert r.json()["results"][0]["windows"] == 1
+        assert client.get("/info").json() == client.post("/info", json={}).json()
+        bad = client.post("/classify", content=b"x", headers={"content-type": "text/plain"})
+        assert bad.status_code == 415
+        assert bad.json() == {
+            "error": "Content-Type 'text/plain' is not supported; send a JSON body with "
+            "'Content-Type: application/json'"
+        }
+        empty = client.post("/classify", json={"sentences": []})
+        assert empty.status_code == 400 and "at least 1 item" in empty.text
+
+
+def rows_of(texts: list[str], targets: list[str], contexts: list[str | None]) -> np.ndarray:
+    return np.array(
+        [[float(len(t)), float(c is not None)] for t, c in zip(texts, contexts, strict=True)]
+    )
+
+
+def test_batcher_merges_concurrent_jobs_and_returns_each_its_rows():
+    calls: list[int] = []
+
+    def fn(texts, targets, contexts):
+        calls.append(len(texts))
+        return rows_of(texts, targets, contexts)
+
+    async def go() -> list[np.ndarray]:
+        batcher = MicroBatcher(fn, max_items=64)
+        jobs = [batcher.submit(["x" * (i + 1)] * (i + 1), ["t"] * (i + 1), [None] * (i + 1))
+                for i in range(5)]  # fmt: skip
+        return await asyncio.gather(*jobs)
+
+    results = asyncio.run(go())
+    for i, rows in enumerate(results):
+        assert rows.shape == (i + 1, 2) and (rows[:, 0] == i + 1).all()
+    assert sum(calls) == 15 and len(calls) < 5  # some jobs shared a forward pass
+
+
+def test_batcher_hands_a_failure_to_every_waiting_job_and_keeps_working():
+    state = {"fail": True}
+
+    def fn(texts, targets, contexts):
+        if state["fail"]:
+            raise RuntimeError("model exploded")
+        return rows_of(texts, targets, contexts)
+
+    async def go() -> tuple[list[Any], np.ndarray]:
+        batcher = MicroBatcher(fn)
+        failed = await asyncio.gather(
+            batcher.submit(["a"], ["t"], [None]),
+            batcher.submit(["b"], ["t"], ["c"]),
+            return_exceptions=True,
+        )
+        state["fail"] = False
+        return failed, await batcher.submit(["ok"], ["t"], ["c"])
+
+    failed, after = asyncio.run(go())
+    assert all(isinstance(f, RuntimeError) and str(f) == "model exploded" for f in failed)
+    assert after.tolist() == [[2.0, 1.0]]
+
+
+def test_json_only_middleware_passes_json_and_rejects_the_rest():
+    seen: list[str] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["path"])
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    def scope(content_type: str | None, method: str = "POST") -> dict:
+        headers = [] if content_type is None else [(b"content-type", content_type.encode())]
+        return {"type": "http", "method": method, "path": "/classify", "headers": headers}
+
+    mw = JsonOnly(app)
+    for ok in ("application/json", "application/json; charset=utf-8", None):
+        asyncio.run(mw(scope(ok), receive, send))
+    asyncio.run(mw(scope("multipart/form-data", method="GET"), receive, send))
+    assert seen == ["/classify"] * 4 and sent == []
+    asyncio.run(mw(scope("multipart/form-data"), receive, send))
+    assert sent[0]["status"] == 415
+    assert json.loads(sent[1]["body"])["error"].startswith(
+        "Content-Type 'multipart/form-data' is not supported"
+    )
