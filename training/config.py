@@ -159,6 +159,14 @@ def resolve_path(p: Path, base: Path) -> Path:
     return base / p
 
 
+def project_root(config_path: Path) -> Path:
+    """The folder above the ``configs/`` folder that holds ``config_path``."""
+    for parent in config_path.resolve().parents:
+        if parent.name == "configs":
+            return parent.parent
+    return config_path.resolve().parent.parent
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read, validate and resolve a YAML config file."""
     path = Path(path)
@@ -176,8 +184,8 @@ def load_config(path: str | Path) -> RunConfig:
     except ValidationError as exc:
         raise ValueError(_format_errors(path, exc)) from None
     # Relative data paths are read from the working directory, else from the project root
-    # (the folder holding configs/).
-    base = path.resolve().parent.parent
+    # (the folder holding configs/, which may hold the config in a subfolder).
+    base = project_root(path)
     data = config.data
     resolved = DataConfig(
         train=[src.model_copy(update={"path": resolve_path(src.path, base)}) for src in data.train],
