@@ -281,9 +281,11 @@ def assign_splits(items: list[dict[str, Any]], seed: int) -> dict[str, str]:
     return split_of
 
 
-def build_real(data: Path, seed: int) -> dict[str, int]:
-    """Write the real corpus' split files; return item counts (and out-of-scope, excluded)."""
+def build_real(data: Path, seed: int, out: Path | None = None) -> dict[str, int]:
+    """Write the real corpus' split files (into ``out``, default data/real); return counts."""
     paths = RealPaths(data)
+    out_dir = out or paths.out
+    out_dir.mkdir(parents=True, exist_ok=True)
     sentences = by_id(paths.sentences)
     pass1 = by_id(paths.annotation / "pass1.jsonl")
     pass2 = by_id(paths.annotation / "pass2.jsonl")
@@ -308,7 +310,7 @@ def build_real(data: Path, seed: int) -> dict[str, int]:
         text = "".join(
             json.dumps({k: r[k] for k in FIELDS}, ensure_ascii=False) + "\n" for r in rows
         )
-        (paths.out / f"{name}.jsonl").write_text(text, encoding="utf-8")
+        (out_dir / f"{name}.jsonl").write_text(text, encoding="utf-8")
         counts[name] = len(rows)
     counts["out_of_scope"] = out_of_scope
     counts["excluded"] = len(items) - len(kept)
