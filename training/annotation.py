@@ -20,8 +20,9 @@ from sklearn.metrics import cohen_kappa_score
 
 from model.labels import TASKS
 from training.corpus import RECALIBRATION, SECOND_PASS, read_raw
-from training.data import read_examples
+from training.data import Example, read_examples
 from training.real_corpus import RealPaths, by_id, pair_passes
+from training.regions import region_of
 
 
 def agreement(
@@ -49,11 +50,17 @@ def agreement(
     return out
 
 
-def table(title: str, counts: Counter[str]) -> str:
-    """A Markdown count table."""
+def table(title: str, counts: Counter[str], top: int | None = None) -> str:
+    """A Markdown count table; with ``top``, the largest groups and one row for the rest."""
     total = sum(counts.values())
     rows = [f"| {title} | items | share |", "|---|---|---|"]
-    rows += [f"| {k} | {v} | {v / total:.1%} |" for k, v in sorted(counts.items())]
+    ordered = sorted(counts.items()) if top is None else counts.most_common()
+    shown = ordered if top is None else ordered[:top]
+    rows += [f"| {k} | {v} | {v / total:.1%} |" for k, v in shown]
+    rest = ordered[len(shown) :]
+    if rest:
+        n = sum(v for _, v in rest)
+        rows.append(f"| {len(rest)} other {title}s | {n} | {n / total:.1%} |")
     return "\n".join(rows)
 
 
@@ -62,18 +69,33 @@ def era(year: int | None) -> str:
     return "unknown" if year is None else f"{year // 10 * 10}s"
 
 
+def by_split(rows: list[tuple[str, Example]]) -> str:
+    """Label counts per split: one row a split, one column a label of each task."""
+    labels = [lab for task in TASKS.values() for lab in task]
+    lines = ["| split | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    for split in sorted({s for s, _ in rows}):
+        mine = [e for s, e in rows if s == split]
+        counts = Counter(e.stance for e in mine) + Counter(e.sentiment for e in mine)
+        lines.append(f"| {split} | " + " | ".join(str(counts[lab]) for lab in labels) + " |")
+    return "\n".join(lines)
+
+
 def corpus_stats(files: list[Path]) -> str:
-    """Markdown tables of counts per split, label, regime, source kind and era."""
-    rows = [(f.stem, e) for f in files for e in read_examples(f)]
+    """Markdown tables of counts per split, label, regime, source kind, era and region."""
+    rows = [(f"{f.parent.name}/{f.stem}", e) for f in files for e in read_examples(f)]
+    real = [e for _, e in rows if e.source in ("ungd", "presidential")]
     parts = [
         table("split", Counter(s for s, _ in rows)),
         table("stance", Counter(e.stance for _, e in rows)),
         table("sentiment", Counter(e.sentiment for _, e in rows)),
         table("stance x sentiment", Counter(f"{e.stance} + {e.sentiment}" for _, e in rows)),
-        table("regime", Counter(e.regime for _, e in rows)),
+        table("regime", Counter(e.regime for _, e in rows), top=25),
         table("source", Counter(e.source for _, e in rows)),
         table("era", Counter(era(e.year) for _, e in rows)),
     ]
+    if real:
+        parts.append(table("region", Counter(region_of(e.speaker, e.source) for e in real)))
+    parts.append(by_split(rows))
     docs = {e.doc_id for _, e in rows}
     head = f"{len(rows)} items in {len(docs)} documents, {len({e.target for _, e in rows})} targets"
     return head + "\n\n" + "\n\n".join(parts) + "\n"

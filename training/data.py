@@ -32,6 +32,7 @@ class Example:
     source: str = ""
     regime: str = ""
     year: int | None = None
+    speaker: str = ""
     # False when the sentence itself never names the sanctions (only its neighbours do).
     refers: bool | None = None
 
@@ -90,6 +91,7 @@ def parse_line(raw: str, path: Path, lineno: int) -> tuple[Example | None, list[
             source=str(obj.get("source") or ""),
             regime=str(obj.get("regime") or ""),
             year=year if isinstance(year, int) else None,
+            speaker=str(obj.get("speaker") or ""),
             refers=refers,
         ),
         [],
