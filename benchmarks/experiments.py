@@ -71,6 +71,76 @@ def run_one(path: Path) -> dict[str, Any]:
     return row
 
 
+SETS = {
+    VALIDATION: VALIDATION_FILE,
+    "test": Path("data/real/test.jsonl"),
+    "written_test": Path("data/written/test.jsonl"),
+    "out_of_regime": Path("data/written/test_out_of_regime.jsonl"),
+    "sanctions_real_dev": Path("../shared/benchmarks/sanctions-real/dev.jsonl"),
+}
+
+
+def probabilities(folder: Path, examples: list[Any]) -> Any:
+    """Calibrated probabilities of the artifact at ``folder`` on ``examples``."""
+    from model import load_classifier
+
+    clf = load_classifier(folder, runtime="torch")  # the baseline ignores the runtime
+    return clf.predict_proba(
+        [e.text for e in examples], [e.target for e in examples], [e.context for e in examples]
+    )
+
+
+def best_weight(a: Any, b: Any, gold: list[str], task: str) -> float:
+    """The transformer weight in 0, 0.1, ..., 1 whose blend has the best validation macro-F1."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from model.labels import TASKS
+
+    labels = TASKS[task]
+
+    def f1(w: float) -> float:
+        pred = [labels[i] for i in (w * a + (1 - w) * b).argmax(1)]
+        return float(f1_score(gold, pred, average="macro"))
+
+    return max((round(float(w), 1) for w in np.linspace(0, 1, 11)), key=f1)
+
+
+def combined_row(name: str, about_text: str, parts: list[Path], weighted: bool) -> dict[str, Any]:
+    """A row for a combination of trained artifacts, scored like a run.
+
+    ``weighted``: ``parts`` are one run's transformer and baseline, averaged with the weight per
+    task chosen on the validation split (0, 0.1, ..., 1 for the transformer). Otherwise ``parts``
+    are transformers of several runs (seeds), averaged with equal weights.
+    """
+    from training.data import read_examples
+    from training.evaluation import score_task
+
+    sets = {k: read_examples(v) for k, v in SETS.items() if v.is_file()}
+    probs = {k: [probabilities(p, ex) for p in parts] for k, ex in sets.items()}
+    weights = {"stance": 1.0 / len(parts), "sentiment": 1.0 / len(parts)}
+    if weighted:
+        for task in weights:
+            a, b = (p.for_task(task) for p in probs[VALIDATION])
+            weights[task] = best_weight(a, b, [getattr(e, task) for e in sets[VALIDATION]], task)
+    row: dict[str, Any] = {"config": "+".join(map(str, parts)), "name": name,
+                           "about": about_text + f" (weights {weights})", "sets": {}}  # fmt: skip
+    for k, ex in sets.items():
+        row["sets"][k] = {"transformer": {}}
+        for task, w in weights.items():
+            arrays = [p.for_task(task) for p in probs[k]]
+            if weighted:
+                mixed = w * arrays[0] + (1 - w) * arrays[1]
+            else:
+                mixed = sum(arrays) / len(arrays)
+            r = score_task(task, mixed, ex, seed=13)
+            row["sets"][k]["transformer"][task] = {
+                "macro_f1": round(r.metrics["macro_f1"], 4),
+                "ci95": [round(x, 4) for x in r.ci95["macro_f1"]],
+            }
+    return row
+
+
 def about(path: Path) -> str:
     """The config's first comment line: what the experiment changes."""
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -94,10 +164,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     ]
     for row in rows:
         val = row["sets"][VALIDATION]
-        t, b = val["transformer"], val["baseline"]
+        t, b = val["transformer"], val.get("baseline")
+        base = cell(b["stance"]) if b else ""
+        seconds = f"{row['train_seconds']:.0f}" if row.get("train_seconds") else ""
         lines.append(
             f"| `{row['name']}` | {row['about']} | {cell(t['stance'])} | {cell(t['sentiment'])} | "
-            f"{cell(b['stance'])} | {row['train_seconds']:.0f} |"
+            f"{base} | {seconds} |"
         )
     others = sorted({s for row in rows for s in row["sets"] if s != VALIDATION})
     lines += ["", "Transformer stance / sentiment macro-F1 on the other evaluation sets:", ""]
@@ -118,6 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.experiments", description=__doc__)
     parser.add_argument("configs", nargs="*", type=Path, help="experiment configs to run")
     parser.add_argument("--table-only", action="store_true", help="only rewrite the table")
+    parser.add_argument(
+        "--blend",
+        type=Path,
+        metavar="ARTIFACT_ROOT",
+        help="score a run's transformer and baseline averaged (weights chosen on validation)",
+    )
+    parser.add_argument(
+        "--average",
+        type=Path,
+        nargs="+",
+        metavar="TRANSFORMER",
+        help="score several runs' transformers averaged (a seed ensemble)",
+    )
+    parser.add_argument("--name", default=None, help="the row's name for --blend / --average")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -129,6 +215,19 @@ def main(argv: list[str] | None = None) -> int:
         val = row["sets"][VALIDATION]["transformer"]
         print(f"{row['name']}: validation stance {cell(val['stance'])}, sentiment "
               f"{cell(val['sentiment'])}, {row['train_seconds']:.0f} s", flush=True)  # fmt: skip
+    extra_rows = []
+    if args.blend:
+        root = args.blend
+        extra_rows.append(combined_row(args.name or "blend", "calibrated average of transformer "
+                                       "and TF-IDF", [root / "transformer", root / "baseline"],
+                                       weighted=True))  # fmt: skip
+    if args.average:
+        about_text = f"average of {len(args.average)} seeds"
+        name = args.name or "seed_ensemble"
+        extra_rows.append(combined_row(name, about_text, args.average, weighted=False))
+    for row in extra_rows:
+        with results.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
     if not results.is_file():
         print(f"no results yet in {results}", file=sys.stderr)
         return 1
