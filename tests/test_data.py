@@ -160,4 +160,7 @@ def test_stats_tables_cover_the_corpus():
 
     text = corpus_stats(corpus_files(Path("data")))
     assert "| stance | items | share |" in text
-    assert "| test_out_of_regime |" in text
+    assert "| written/test_out_of_regime |" in text and "| real/validation |" in text
+    assert "| region | items | share |" in text and "| Africa |" in text
+    assert re.search(r"\| \d+ other regimes \| \d+ \|", text)  # the long tail in one row
+    assert "| split | favor | against | none | positive | negative | neutral |" in text
