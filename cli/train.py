@@ -64,6 +64,17 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
+        "distill-targets",
+        help="write a teacher model's logits on corpus items, for transformer.distill",
+    )
+    p.add_argument("--model", required=True, help="the teacher: store tag or artifact folder")
+    p.add_argument(
+        "--data", required=True, type=Path, nargs="+", help="corpus files whose items it scores"
+    )
+    p.add_argument("--out", required=True, type=Path, help="JSON Lines file to write")
+    p.set_defaults(func=cmd_distill_targets)
+
+    p = sub.add_parser(
         "benchmark", help="train and score on a public data set from ../shared/benchmarks"
     )
     p.add_argument("name", help="one of: " + ", ".join(BENCHMARKS))
@@ -197,4 +208,30 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         "metrics": scored_metrics(args.name, run.metrics),
     }
     print(json.dumps(out, indent=2))
+    return 0
+
+
+def cmd_distill_targets(args: argparse.Namespace) -> int:
+    """Score corpus items with a teacher and write its raw logits per item id."""
+    import sys
+
+    from training.data import read_examples
+
+    teacher, name = load_model("transformer", args.model)
+    examples = [e for path in args.data for e in read_examples(path)]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as fh:
+        for start in range(0, len(examples), 256):
+            chunk = examples[start : start + 256]
+            z = teacher.logits(
+                [e.text for e in chunk], [e.target for e in chunk], [e.context for e in chunk]
+            )
+            for i, e in enumerate(chunk):
+                row = {
+                    "id": e.id,
+                    "stance_logits": [round(float(x), 5) for x in z["stance"][i]],
+                    "sentiment_logits": [round(float(x), 5) for x in z["sentiment"][i]],
+                }
+                fh.write(json.dumps(row) + "\n")
+    print(f"wrote {len(examples)} teacher targets from {name} to {args.out}", file=sys.stderr)
     return 0

@@ -38,7 +38,11 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class DualHeadModel(nn.Module):
-    """A pretrained encoder with a stance head and a sentiment head on the pooled output."""
+    """A pretrained encoder with a stance head and a sentiment head on the pooled output.
+
+    Inference only: the training loss (weights, class balance, distillation) is
+    ``training.finetune``'s.
+    """
 
     def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
         super().__init__()
@@ -46,53 +50,23 @@ class DualHeadModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.stance_head = nn.Linear(hidden_size, len(STANCE_LABELS))
         self.sentiment_head = nn.Linear(hidden_size, len(SENTIMENT_LABELS))
-        self.loss_weights = {"stance": 1.0, "sentiment": 1.0}
-        # Per-class weights of the cross-entropy (class-balanced loss), None for plain CE.
-        self.class_weights: dict[str, torch.Tensor | None] = {"stance": None, "sentiment": None}
 
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
-        stance_labels: torch.Tensor | None = None,
-        sentiment_labels: torch.Tensor | None = None,
-        sample_weight: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Return both tasks' logits, and the weighted cross-entropy loss when labels are given.
-
-        ``sample_weight`` weighs items (e.g. by corpus); the loss is the weighted mean.
-        """
+        """Return both tasks' logits."""
         kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**kwargs).last_hidden_state
         pooled = self.dropout(mean_pool(hidden, attention_mask))
-        out = {
+        return {
             "stance_logits": self.stance_head(pooled),
             "sentiment_logits": self.sentiment_head(pooled),
         }
-        if stance_labels is None or sentiment_labels is None:
-            return out
-        weight = (
-            sample_weight
-            if sample_weight is not None
-            else torch.ones_like(stance_labels, dtype=out["stance_logits"].dtype)
-        )
-        loss = torch.zeros((), dtype=weight.dtype, device=weight.device)
-        for task, labels in (("stance", stance_labels), ("sentiment", sentiment_labels)):
-            if self.loss_weights[task] == 0:
-                continue
-            class_weight = self.class_weights[task]
-            ce = nn.functional.cross_entropy(
-                out[f"{task}_logits"],
-                labels,
-                weight=None if class_weight is None else class_weight.to(weight.device),
-                reduction="none",
-            )
-            loss = loss + self.loss_weights[task] * (ce * weight).sum() / weight.sum()
-        out["loss"] = loss
-        return out
 
 
 def build_model(base_model: str | Path, dropout: float = 0.1) -> DualHeadModel:

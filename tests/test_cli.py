@@ -252,3 +252,25 @@ def test_serve_refuses_a_damaged_model_with_one_line(tiny_run, tmp_path, capsys)
         "has no usable model.safetensors; retrain it"
     )
     assert "\n" not in err
+
+
+def test_distill_targets_feed_a_distilled_class_balanced_run(
+    tiny_run, corpus_dir, tiny_encoder, tmp_path, capsys
+):
+    from tests.conftest import write_config
+    from training.config import load_config
+    from training.pipeline import run_training
+
+    targets = tmp_path / "teacher.jsonl"
+    code = main(["distill-targets", "--model", tiny_run["model_tag"], "--data",
+                 str(corpus_dir / "train.jsonl"), "--out", str(targets)])  # fmt: skip
+    assert code == 0
+    rows = [json.loads(x) for x in targets.read_text().splitlines()]
+    n_train = len((corpus_dir / "train.jsonl").read_text().splitlines())
+    assert len(rows) == n_train and len(rows[0]["stance_logits"]) == 3
+    distill = {"targets": str(targets), "weight": 0.5, "temperature": 2.0}
+    config = load_config(write_config(tmp_path / "d.yaml", corpus_dir, str(tiny_encoder), tmp_path,
+                                      epochs=1, distill=distill, class_balanced=True))  # fmt: skip
+    run = run_training(config, save=False)
+    assert run.metrics.config["transformer"]["distill"]["weight"] == 0.5
+    assert 0 <= run.metrics.value("test/transformer/stance/macro_f1") <= 1

@@ -70,6 +70,14 @@ class BaselineConfig(_Strict):
         return v
 
 
+class DistillConfig(_Strict):
+    """Knowledge distillation from a teacher's logits on the training items."""
+
+    targets: Path  # JSON Lines of {"id", "stance_logits", "sentiment_logits"}
+    weight: float = Field(default=0.5, ge=0, le=1)
+    temperature: float = Field(default=2.0, gt=0, le=20)
+
+
 class TransformerConfig(_Strict):
     """Fine-tuning of a pretrained encoder with two heads."""
 
@@ -95,6 +103,7 @@ class TransformerConfig(_Strict):
     # Where the encoder runs: "auto" uses a GPU when one is present.
     device: Literal["auto", "cpu", "cuda"] = "auto"
     bf16: bool = False
+    distill: DistillConfig | None = None
 
 
 class ServingConfig(_Strict):
@@ -194,7 +203,14 @@ def load_config(path: str | Path) -> RunConfig:
         extra_eval={k: resolve_path(v, base) for k, v in data.extra_eval.items()},
     )
     behaviour = resolve_path(config.behaviour, base) if config.behaviour else None
-    return config.model_copy(update={"data": resolved, "behaviour": behaviour})
+    transformer = config.transformer
+    if transformer.distill is not None:
+        distill = transformer.distill.model_copy(
+            update={"targets": resolve_path(transformer.distill.targets, base)}
+        )
+        transformer = transformer.model_copy(update={"distill": distill})
+    update = {"data": resolved, "behaviour": behaviour, "transformer": transformer}
+    return config.model_copy(update=update)
 
 
 def resolve_base_model(name: str) -> Path:

@@ -19,7 +19,6 @@ from transformers import (
     EarlyStoppingCallback,
     EvalPrediction,
     PreTrainedTokenizerBase,
-    Trainer,
     TrainingArguments,
     set_seed,
 )
@@ -30,6 +29,7 @@ from model.labels import SENTIMENT_LABELS, STANCE_LABELS
 from model.transformer import DualHeadModel, TransformerClassifier, build_model
 from training.config import TransformerConfig
 from training.data import Example
+from training.loss import EXTRA_KEYS, LABEL_KEYS, DualHeadTrainer, LossSpec
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class PairDataset(torch.utils.data.Dataset[dict[str, Any]]):
         examples: list[Example],
         pairs: PairEncoder,
         weights: list[float] | None = None,
+        teacher: dict[str, dict[str, list[float]]] | None = None,
     ) -> None:
         self.features = pairs.encode(
             [e.text for e in examples],
@@ -52,6 +53,8 @@ class PairDataset(torch.utils.data.Dataset[dict[str, Any]]):
         self.stance = [STANCE_LABELS.index(e.stance) for e in examples]
         self.sentiment = [SENTIMENT_LABELS.index(e.sentiment) for e in examples]
         self.weights = weights or [1.0] * len(examples)
+        # A teacher's logits per item id (knowledge distillation); items it lacks get mask 0.
+        self.teacher = None if teacher is None else [teacher.get(e.id) for e in examples]
 
     def __len__(self) -> int:
         return len(self.stance)
@@ -61,6 +64,11 @@ class PairDataset(torch.utils.data.Dataset[dict[str, Any]]):
         item["stance_labels"] = self.stance[i]
         item["sentiment_labels"] = self.sentiment[i]
         item["sample_weight"] = self.weights[i]
+        if self.teacher is not None:
+            t = self.teacher[i]
+            item["teacher_mask"] = 0.0 if t is None else 1.0
+            item["stance_teacher"] = [0.0] * 3 if t is None else t["stance"]
+            item["sentiment_teacher"] = [0.0] * 3 if t is None else t["sentiment"]
         return item
 
 
@@ -72,13 +80,34 @@ class PairCollator:
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """Return one padded batch with ``stance_labels`` and ``sentiment_labels``."""
-        labels = {
-            k: torch.tensor([it.pop(k) for it in items])
-            for k in ("stance_labels", "sentiment_labels", "sample_weight")
-        }
+        keys = [k for k in (*LABEL_KEYS, *EXTRA_KEYS) if k in items[0]]
+        labels = {k: torch.tensor([it.pop(k) for it in items]) for k in keys}
         batch = dict(self.tokenizer.pad(items, return_tensors="pt"))
         batch.update(labels)
         return batch
+
+
+def read_teacher(path: Path) -> dict[str, dict[str, list[float]]]:
+    """A teacher's logits per item id, from ``stance distill-targets`` output."""
+    import json
+
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"distillation targets {path} not found; write them with `stance distill-targets`"
+        )
+    out = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out[row["id"]] = {"stance": row["stance_logits"], "sentiment": row["sentiment_logits"]}
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f'{path}:{lineno}: expected {{"id", "stance_logits", "sentiment_logits"}} ({exc})'
+            ) from None
+    logger.info("distilling from %d teacher items in %s", len(out), path)
+    return out
 
 
 def class_weights(labels: list[int], k: int) -> torch.Tensor:
@@ -139,14 +168,19 @@ def fine_tune(
     pairs = PairEncoder(tokenizer, config.max_length, config.use_context, config.target_template)
     model = build_model(base_model, dropout=config.dropout)
     tasks = tasks or ["stance", "sentiment"]
-    model.loss_weights = {
-        "stance": 1.0 if "stance" in tasks else 0.0,
-        "sentiment": config.sentiment_loss_weight if "sentiment" in tasks else 0.0,
-    }
-    train_ds = PairDataset(train, pairs, weights)
+    teacher = read_teacher(config.distill.targets) if config.distill else None
+    train_ds = PairDataset(train, pairs, weights, teacher)
     val_ds = PairDataset(validation, pairs)
+    spec = LossSpec(
+        task_weights={
+            "stance": 1.0 if "stance" in tasks else 0.0,
+            "sentiment": config.sentiment_loss_weight if "sentiment" in tasks else 0.0,
+        },
+        distill_weight=config.distill.weight if config.distill else 0.0,
+        distill_temperature=config.distill.temperature if config.distill else 1.0,
+    )
     if config.class_balanced:
-        model.class_weights = {
+        spec.class_weights = {
             "stance": class_weights(train_ds.stance, len(STANCE_LABELS)),
             "sentiment": class_weights(train_ds.sentiment, len(SENTIMENT_LABELS)),
         }
@@ -177,7 +211,8 @@ def fine_tune(
         remove_unused_columns=False,
         dataloader_num_workers=0,
     )
-    trainer = Trainer(
+    trainer = DualHeadTrainer(
+        spec=spec,
         model=model,
         args=args,
         train_dataset=train_ds,
