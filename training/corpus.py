@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from training.data import parse_line
+from training.data import json_objects, parse_line
 from training.real_corpus import by_id, check_labels
 
 # Regimes never trained on: their test split measures how the model carries to a new target.
@@ -55,15 +55,7 @@ def read_raw(raw_dir: Path) -> dict[str, list[dict[str, Any]]]:
     if not files:
         raise FileNotFoundError(f"no raw corpus files (*.jsonl) in {raw_dir}")
     for path in files:
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object per line")
+        for lineno, obj in json_objects(path):
             obj.setdefault("id", "pending")
             _, problems = parse_line(json.dumps(obj), path, lineno)
             if problems:

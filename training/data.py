@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
 
@@ -104,6 +105,20 @@ def parsed_lines(path: Path) -> Iterator[tuple[int, Example | None, list[str]]]:
         for lineno, raw in enumerate(fh, start=1):
             if raw.strip():
                 yield (lineno, *parse_line(raw, path, lineno))
+
+
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line is a ValueError naming it."""
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise ValueError(f"{path}:{lineno}: expected a JSON object per line")
+        yield lineno, obj
 
 
 def read_examples(path: str | Path) -> list[Example]:

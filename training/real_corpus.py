@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from model.labels import SENTIMENT_LABELS, STANCE_LABELS
+from training.data import json_objects
 from training.dedup import near_duplicates
 
 SPLITS = {"train": 0.68, "validation": 0.16, "test": 0.16}
@@ -73,14 +74,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+    for lineno, row in json_objects(path):
+        if not isinstance(row.get("id"), str):
             raise ValueError(f'{path}:{lineno}: expected an object with a string "id"')
         rows.append(row)
     return rows
