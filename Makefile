@@ -35,5 +35,5 @@ report: setup
 
 check: setup
 	$(BIN)/stance data check data
-	$(BIN)/ruff check model training service tests
+	$(BIN)/ruff check cli model training service tests benchmarks
 	$(BIN)/mypy
