@@ -171,6 +171,27 @@ def test_classify_document_returns_offsets_aggregate_and_evidence(server):
         assert all(res["sentences"][i]["stance"] == res["stance"] for i in res["evidence"])
 
 
+def test_classify_docs_gives_what_the_server_answers_on_the_seeds(server, real_model_tag, capsys):
+    """One code path: `stance classify-docs` and POST /classify_document agree to the last bit."""
+    from cli.main import main
+    from tests.support.documents import as_api_results, read_rows
+
+    targets = ["US sanctions on Iran", "UN sanctions"]
+    argv = ["classify-docs", "seeds", "--format", "jsonl", "--model", real_model_tag]
+    assert main([*argv, "--target", targets[0], "--target", targets[1]]) == 0
+    rows = read_rows(capsys.readouterr().out)
+    seeds = sorted(Path("seeds").glob("*.txt"))
+    assert sorted({r["document"] for r in rows}) == [str(p) for p in seeds]
+    for path in seeds:
+        text = path.read_text(encoding="utf-8")
+        r = httpx.post(
+            f"{server}/classify_document", json={"text": text, "targets": targets}, timeout=120
+        )
+        assert r.status_code == 200, r.text
+        assert as_api_results(rows, str(path)) == r.json()["results"]
+    assert any(r["windows"] > 1 for r in rows if r["kind"] == "sentence")  # windows agree too
+
+
 def test_long_sentence_is_windowed_not_truncated(server):
     text = "Sanctions " + " ".join(["hurt"] * 400) + "."
     r = httpx.post(f"{server}/classify_document", json={"text": text}, timeout=120)

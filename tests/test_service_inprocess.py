@@ -161,3 +161,25 @@ def test_the_asgi_app_serves_the_web_page_its_assets_and_swagger(asgi_client):
     assert docs.status_code == 200 and "swagger-ui" in docs.text
     # the page and the APIs share the server: POST routes are untouched
     assert client.post("/classify", json={"sentences": ["Sanctions hurt."]}).status_code == 200
+
+
+def test_classify_docs_gives_what_the_asgi_app_answers_on_the_seeds(asgi_client, tiny_run, capsys):
+    """One code path: `stance classify-docs` and POST /classify_document agree to the last bit."""
+    from pathlib import Path
+
+    from cli.main import main
+    from tests.support.documents import as_api_results, read_rows
+
+    targets = ["US sanctions on Iran", "UN sanctions"]
+    argv = ["classify-docs", "seeds", "--format", "jsonl", "--model", tiny_run["model_tag"]]
+    assert main([*argv, "--target", targets[0], "--target", targets[1]]) == 0
+    rows = read_rows(capsys.readouterr().out)
+    seeds = sorted(Path("seeds").glob("*.txt"))
+    assert sorted({r["document"] for r in rows}) == [str(p) for p in seeds]
+    for path in seeds:
+        r = asgi_client.post(
+            "/classify_document",
+            json={"text": path.read_text(encoding="utf-8"), "targets": targets},
+        )
+        assert r.status_code == 200, r.text
+        assert as_api_results(rows, str(path)) == r.json()["results"]
