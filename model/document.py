@@ -89,20 +89,22 @@ def aggregate(
 ) -> DocumentResult:
     """Aggregate sentence probabilities into a document stance with its evidence sentences.
 
-    The document takes a side (favor or against) when at least one sentence does; the side is the
-    one with more probability mass over all sentences, and its confidence is that side's share of
-    the favor + against mass. Evidence: the sentences most probably on that side.
+    The document takes a side (favor or against) when at least one sentence does. The side is the
+    one with more favor-or-against probability mass over the sentences that take a side, so it is
+    always the side of at least one sentence; its confidence is that side's share of that mass.
+    Evidence: the sentences on that side, most probable first.
     """
     preds = to_predictions(probs)
     stance_mass = probs.stance.sum(axis=0)
     sentiment_mass = probs.sentiment.sum(axis=0)
-    sides = [p.stance for p in preds if p.stance != "none"]
-    if sides:
-        side = int(np.argmax(stance_mass[:2]))
+    taking = np.array([p.stance != "none" for p in preds], dtype=bool)
+    if taking.any():
+        side_mass = probs.stance[taking, :2].sum(axis=0)
+        side = int(np.argmax(side_mass))
         stance = STANCE_LABELS[side]
-        confidence = float(stance_mass[side] / stance_mass[:2].sum())
-        order = np.argsort(-probs.stance[:, side])
-        evidence = [int(i) for i in order[:top_k] if preds[i].stance == stance]
+        confidence = float(side_mass[side] / side_mass.sum())
+        order = np.argsort(-probs.stance[:, side], kind="stable")
+        evidence = [int(i) for i in order if preds[i].stance == stance][:top_k]
     else:
         stance, evidence = "none", []
         confidence = float(probs.stance[:, 2].mean()) if len(preds) else 0.0

@@ -65,3 +65,16 @@ def test_classify_document_aggregates_per_target(clf):
 def test_empty_document_is_a_clear_error(clf):
     with pytest.raises(ValueError, match="the document has no sentences: send non-empty text"):
         classify_document(clf, "   \n  ", ["US sanctions"])
+
+
+def test_the_document_side_is_always_the_side_of_a_sentence():
+    from model.document import Span, aggregate
+    from model.predictor import TaskProbabilities
+
+    # two sentences lean favor without taking it; one takes against: the document is against
+    stance = np.array([[0.45, 0.05, 0.50], [0.45, 0.05, 0.50], [0.10, 0.60, 0.30]])
+    sentiment = np.full((3, 3), 1 / 3)
+    spans = [Span(0, 1, "a"), Span(2, 3, "b"), Span(4, 5, "c")]
+    result = aggregate(spans, TaskProbabilities(stance, sentiment, np.ones(3, dtype=np.int64)), "t")
+    assert result.stance == "against" and result.evidence == [2]
+    assert np.isclose(result.stance_confidence, 0.6 / 0.7)
