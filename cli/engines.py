@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,10 +261,9 @@ def score(job: RayJob, files: tuple[str, ...]) -> RayOutcome:
     parquet = parquet_output(job.output)
     where = str(job.output) if job.output not in (None, "-") else "standard output"
     context = ray.data.DataContext.get_current()
-    before = (context.execution_options.preserve_order, context.enable_progress_bars)
+    ordered = context.execution_options.preserve_order
     # One JSONL file is written in input order, as the local engine writes it; shards need not be.
     context.execution_options.preserve_order = not parquet
-    context.enable_progress_bars = sys.stderr.isatty()
     try:
         lines = read_lines(job.input)
         display = {} if is_uri(job.input) else {str(Path(job.input).resolve()): job.input}
@@ -290,7 +288,7 @@ def score(job: RayJob, files: tuple[str, ...]) -> RayOutcome:
             return RayOutcome(check.good, where, 0, [])
         return RayOutcome(write_jsonl(scored, job.output), where, 0, [])
     finally:
-        context.execution_options.preserve_order, context.enable_progress_bars = before
+        context.execution_options.preserve_order = ordered
 
 
 def write_jsonl(scored: ray.data.Dataset, output: str | None) -> int:

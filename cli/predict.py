@@ -61,8 +61,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         choices=RUNTIME_CHOICES,
         default=None,
         help="the transformer's runtime (default: the one the model was stored with); int8 "
-        "quantises each batch's activations with one scale, so its scores move a little with "
-        "the sentences that share a batch, and onnx-fp32 answers the same on every batching",
+        "quantises each batch's activations with one scale, so its scores can move a little with "
+        "the sentences that share a batch; onnx-fp32 answers the same on every batching",
     )
     add_engine_args(p)
     p.set_defaults(func=cmd_predict)

@@ -22,7 +22,8 @@ def ray_instance():
     """One local Ray instance for the module; the engine joins it instead of starting its own."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    # Worker and GCS logs stay out of the driver's stderr, whose lines the tests pin.
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
     yield
     ray.shutdown()
 
