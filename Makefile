@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?= configs/us_sanctions.yaml
 PORT ?= 3000
 
-.PHONY: setup model run serve test report check quality-encoder
+.PHONY: setup setup-scale model run serve test report check quality-encoder
 
 $(BIN)/stance: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,15 @@ $(BIN)/stance: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/stance
 
+# The default install: serving, training, tests. It leaves out Ray (the `scale` extra).
 setup: $(BIN)/stance
+
+# Ray Data for `stance predict --engine ray`; `make test` installs it, as the Ray tests need it.
+$(BIN)/ray: $(BIN)/stance
+	$(BIN)/pip install --quiet -e '.[dev,scale]'
+	touch $(BIN)/ray
+
+setup-scale: $(BIN)/ray
 
 model: setup
 	@$(BIN)/python -c "import sys; from service.store import has_model; sys.exit(0 if has_model() else 1)" \
@@ -27,7 +35,7 @@ run: model
 serve: setup
 	$(BIN)/stance serve --port $(PORT)
 
-test: setup
+test: setup-scale
 	$(BIN)/pytest -q
 
 report: setup

@@ -32,13 +32,15 @@ def add_model_args(p: argparse.ArgumentParser, both: bool = False) -> None:
     )
 
 
-def load_model(backend: str, model: str | None) -> tuple[Classifier, str]:
+def load_model(
+    backend: str, model: str | None, runtime: str | None = None
+) -> tuple[Classifier, str]:
     """The classifier of ``backend`` in a stored model or folder, and the model's name."""
     from model import load_classifier
     from service.store import resolve_model
 
     folder, name = resolve_model(model, backend)
-    return load_classifier(folder), name
+    return load_classifier(folder, runtime), name
 
 
 @contextmanager
@@ -70,35 +72,33 @@ def open_output(path: Path | None) -> Iterator[IO[str]]:
     tmp.replace(path)
 
 
+def json_line(row: dict[str, Any]) -> str:
+    """One output row as the JSON Lines text every engine writes."""
+    return json.dumps(row, ensure_ascii=False)
+
+
+def parse_item(raw: str) -> tuple[dict[str, Any] | None, str]:
+    """One input line as (object, "") or (None, what is wrong with it); every engine uses this."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg})"
+    if not isinstance(obj, dict):
+        return None, 'expected an object like {"text": "..."}'
+    text, target, context = obj.get("text"), obj.get("target"), obj.get("context")
+    if not isinstance(text, str) or not text.strip():
+        return None, "field 'text' must be a non-empty string"
+    if target is not None and (not isinstance(target, str) or not target.strip()):
+        return None, "field 'target' must be a non-empty string when given"
+    if context is not None and not isinstance(context, str):
+        return None, "field 'context' must be a string or null"
+    return obj, ""
+
+
 def read_jsonl_items(fh: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
     """Yield (line number, object, "") or (line number, None, problem) per non-blank line."""
     for lineno, raw in enumerate(fh, start=1):
         if not raw.strip():
             continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield lineno, None, f"{name}:{lineno}: not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(obj, dict):
-            yield lineno, None, f'{name}:{lineno}: expected an object like {{"text": "..."}}'
-            continue
-        for key in ("text", "target", "context"):
-            value = obj.get(key)
-            if key == "text" and (not isinstance(value, str) or not value.strip()):
-                problem = "field 'text' must be a non-empty string"
-                break
-            if (
-                key == "target"
-                and value is not None
-                and (not isinstance(value, str) or not value.strip())
-            ):
-                problem = "field 'target' must be a non-empty string when given"
-                break
-            if key == "context" and value is not None and not isinstance(value, str):
-                problem = "field 'context' must be a string or null"
-                break
-        else:
-            yield lineno, obj, ""
-            continue
-        yield lineno, None, f"{name}:{lineno}: {problem}"
+        obj, problem = parse_item(raw)
+        yield lineno, obj, f"{name}:{lineno}: {problem}" if problem else ""

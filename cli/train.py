@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,9 +91,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def cmd_train(args: argparse.Namespace) -> int:
     """Train both backends from a config and store them."""
     from training.config import load_config
+    from training.launch import LaunchWorkerDone
     from training.pipeline import run_training
 
-    run = run_training(load_config(args.config), save=not args.no_save)
+    try:
+        run = run_training(load_config(args.config), save=not args.no_save)
+    except LaunchWorkerDone as done:
+        print(done, file=sys.stderr)
+        return 0
     summary = {
         "run_id": run.run_id,
         "report_dir": str(run.report_dir),

@@ -121,6 +121,20 @@ def served_runtime(config: ArtifactConfig, runtime: str | None) -> str:
     return chosen
 
 
+def served_files(config: ArtifactConfig, runtime: str | None = None) -> tuple[str, ...]:
+    """The files and folders ``load_classifier`` reads for ``runtime``, config.json first.
+
+    What a batch job ships to its workers: the ONNX runtimes need neither the torch weights nor
+    the encoder folder.
+    """
+    if config.backend == "baseline":
+        return (CONFIG_FILE, *REQUIRED_FILES["baseline"])
+    chosen = served_runtime(config, runtime)
+    if chosen == "torch":
+        return (CONFIG_FILE, *REQUIRED_FILES["transformer"])
+    return (CONFIG_FILE, "tokenizer", *ONNX_FILES[chosen])
+
+
 def check_artifact(directory: str | Path, runtime: str | None = None) -> ArtifactConfig:
     """Cheaply check that an artifact can be loaded, without loading it; return its config.
 

@@ -44,6 +44,11 @@ def resolve_model(ref: str | None, backend: str) -> tuple[Path, str]:
     ref = ref or DEFAULT_TAG
     if is_folder_ref(ref):
         return backend_folder(Path(ref), backend), str(Path(ref).resolve())
+    if "/" in ref or "\\" in ref:  # a store tag is name:version and never holds a slash
+        raise FileNotFoundError(
+            f"model folder {ref} not found: pass an artifact folder that exists or a stored tag "
+            f"such as {DEFAULT_TAG}"
+        )
     import bentoml
     from bentoml.exceptions import BentoMLException, NotFound
 

@@ -1,13 +1,21 @@
-"""Fine-tune a pretrained encoder with two heads using the Hugging Face ``Trainer``.
+r"""Fine-tune a pretrained encoder with two heads using the Hugging Face ``Trainer``.
 
-Seeded and reproducible on CPU; evaluates on validation every epoch and keeps the best epoch by
-stance macro-F1, stopping early when it stops improving.
+Seeded and reproducible; evaluates on validation every epoch and keeps the best epoch by stance
+macro-F1, stopping early when it stops improving. ``transformer.device`` (auto: a GPU when torch
+sees one) and ``transformer.bf16`` come from the config; ``accelerate launch`` runs it on several
+GPUs (``training.launch``).
+
+Example:
+    stance train --config configs/us_sanctions.yaml
+    accelerate launch --multi_gpu --num_processes 2 -m cli.main \
+        train --config configs/us_sanctions.yaml
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +37,11 @@ from model.labels import SENTIMENT_LABELS, STANCE_LABELS
 from model.transformer import DualHeadModel, TransformerClassifier, build_model
 from training.config import TransformerConfig
 from training.data import Example
+from training.launch import world_size
 from training.loss import EXTRA_KEYS, LABEL_KEYS, DualHeadTrainer, LossSpec
 
 logger = logging.getLogger(__name__)
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class PairDataset(torch.utils.data.Dataset[dict[str, Any]]):
@@ -119,11 +129,65 @@ def class_weights(labels: list[int], k: int) -> torch.Tensor:
 
 def pick_device(wanted: str) -> str:
     """The device to train on: a GPU when asked for or, under "auto", when one is present."""
+    if wanted not in DEVICES:
+        raise ValueError(f"transformer.device is {wanted!r}, expected one of {list(DEVICES)}")
     if wanted == "cuda" and not torch.cuda.is_available():
-        raise ValueError("transformer.device is cuda but no GPU is visible; use auto or cpu")
+        build = " (a CPU-only build)" if torch.version.cuda is None else ""
+        raise ValueError(
+            f"transformer.device is cuda but torch {torch.__version__}{build} sees no GPU; set "
+            "device: auto or cpu, or install a CUDA build of torch on a machine with a GPU"
+        )
     if wanted == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return wanted
+
+
+def check_precision(bf16: bool, device: str) -> None:
+    """Raise ValueError when bf16 is asked of a GPU that has no bfloat16 arithmetic."""
+    if bf16 and device == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"transformer.bf16 needs a GPU with bfloat16 (compute capability 8.0 or newer); "
+            f"{torch.cuda.get_device_name()} has none: set bf16: false"
+        )
+
+
+def training_arguments(
+    config: TransformerConfig,
+    device: str,
+    work_dir: Path,
+    seed: int,
+    steps_per_epoch: int,
+    select: str,
+) -> TrainingArguments:
+    """The Trainer's arguments for one run.
+
+    ``device`` decides CPU or GPU (each process of a launch takes one), bf16 is the config's;
+    evaluation and checkpoints every epoch, the best epoch kept by ``select``.
+    """
+    return TrainingArguments(
+        output_dir=str(work_dir),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(config.warmup_ratio * steps_per_epoch * config.epochs),
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model=select,
+        greater_is_better=True,
+        logging_steps=max(1, steps_per_epoch // 4),
+        report_to=[],
+        seed=seed,
+        data_seed=seed,
+        use_cpu=device == "cpu",
+        bf16=config.bf16,
+        label_names=["stance_labels", "sentiment_labels"],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
 
 
 def compute_metrics(pred: EvalPrediction) -> dict[str, float]:
@@ -185,32 +249,13 @@ def fine_tune(
             "sentiment": class_weights(train_ds.sentiment, len(SENTIMENT_LABELS)),
         }
     device = pick_device(config.device)
-    steps_per_epoch = math.ceil(len(train_ds) / config.batch_size)
+    check_precision(config.bf16, device)
+    if device == "cuda":  # cuBLAS is deterministic only with a fixed workspace (CUDA docs)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # Each process of a multi-process launch reads batch_size items a step.
+    steps_per_epoch = math.ceil(len(train_ds) / (config.batch_size * world_size()))
     select = f"{tasks[0]}_macro_f1" if config.select_on == "stance" else "mean_macro_f1"
-    args = TrainingArguments(
-        output_dir=str(work_dir),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=64,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=int(config.warmup_ratio * steps_per_epoch * config.epochs),
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=1,
-        load_best_model_at_end=True,
-        metric_for_best_model=select,
-        greater_is_better=True,
-        logging_steps=max(1, steps_per_epoch // 4),
-        report_to=[],
-        seed=seed,
-        data_seed=seed,
-        use_cpu=device == "cpu",
-        bf16=config.bf16,
-        label_names=["stance_labels", "sentiment_labels"],
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-    )
+    args = training_arguments(config, device, work_dir, seed, steps_per_epoch, select)
     trainer = DualHeadTrainer(
         spec=spec,
         model=model,
@@ -241,6 +286,8 @@ def fine_tune(
         "train_seconds": float(result.metrics.get("train_runtime", 0.0)),
         "train_examples": len(train_ds),
         "device": device,
+        "processes": world_size(),
+        "bf16": config.bf16,
         "epochs_run": float(trainer.state.epoch or 0.0),
         "best_checkpoint_metric": trainer.state.best_metric,
         "validation_history": history,

@@ -29,6 +29,7 @@ from training.config import RunConfig, resolve_base_model
 from training.data import Example, file_hash, read_examples
 from training.export import choose_runtime
 from training.finetune import fine_tune
+from training.launch import LaunchWorkerDone, is_main_process, rank, shared, world_size
 from training.report import publish_latest, write_report
 from training.scoring import (
     Results,
@@ -122,11 +123,14 @@ def fit_models(config: RunConfig, run_dir: Path) -> Fitted:
     validation = read_examples(config.data.validation)
     check_labels_present(train, "train", list(config.tasks))
     logger.info("data: %d train, %d validation", len(train), len(validation))
+    main = is_main_process()
+    seconds = {"baseline": 0.0}
     started = time.perf_counter()
-    baseline, chosen_c = fit_baseline(
-        train, validation, config.baseline, config.seed, list(config.tasks), weights
-    )
-    seconds = {"baseline": time.perf_counter() - started}
+    if main:  # the other processes of a multi-process launch only help fine-tune
+        baseline, chosen_c = fit_baseline(
+            train, validation, config.baseline, config.seed, list(config.tasks), weights
+        )
+        seconds["baseline"] = time.perf_counter() - started
     started = time.perf_counter()
     transformer, train_log = fine_tune(
         train,
@@ -139,6 +143,10 @@ def fit_models(config: RunConfig, run_dir: Path) -> Fitted:
         weights,
     )
     seconds["transformer"] = time.perf_counter() - started
+    if not main:
+        raise LaunchWorkerDone(
+            f"process {rank()} of {world_size()}: fine-tuning done; process 0 writes the model"
+        )
     models: dict[str, Classifier] = {"transformer": transformer, "baseline": baseline}
     for clf in models.values():
         calibrate(clf, validation, list(config.tasks))
@@ -146,8 +154,12 @@ def fit_models(config: RunConfig, run_dir: Path) -> Fitted:
 
 
 def run_training(config: RunConfig, save: bool = True) -> TrainingRun:
-    """Train both backends, evaluate them as served, write report and artifacts, store them."""
-    rid = run_id(config.name)
+    """Train both backends, evaluate them as served, write report and artifacts, store them.
+
+    Under a multi-process launch (``training.launch``) every process fine-tunes, and all but
+    process 0 raise ``LaunchWorkerDone`` once that is done.
+    """
+    rid = shared(run_id(config.name))  # one run folder for every process of a launch
     run_dir = config.output.runs_dir / rid
     sets = load_eval_sets(config)
     validation = read_examples(config.data.validation)
