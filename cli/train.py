@@ -51,6 +51,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="store_true",
         help="skip the transformer-beats-baseline rule (short runs do not reach it)",
     )
+    p.add_argument(
+        "--require-significant",
+        action="store_true",
+        help="also fail when the lead over the baseline is not significant (paired test, p < 0.05)",
+    )
     p.set_defaults(func=cmd_gate)
 
     p = sub.add_parser("export", help="export a stored transformer to ONNX fp32 + int8")
@@ -141,9 +146,18 @@ def cmd_gate(args: argparse.Namespace) -> int:
     """Check a run's metrics against the gate's rules."""
     import sys
 
-    from training.gate import check
+    from model.metrics import RunMetrics
+    from training.gate import check, notes
 
-    failures = check(args.metrics, args.recorded, args.margin, not args.no_baseline_check)
+    failures = check(
+        args.metrics,
+        args.recorded,
+        args.margin,
+        not args.no_baseline_check,
+        args.require_significant,
+    )
+    for line in notes(RunMetrics.load(args.metrics)):
+        print(f"gate: note: {line}", file=sys.stderr)
     for f in failures:
         print(f"gate: {f}", file=sys.stderr)
     print("gate: " + ("passed" if not failures else f"{len(failures)} failure(s)"))

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from model.predictor import CalibratedMixin, Temperatures
-from training.behaviour import behaviour_failures, load_suite, mft_cases, run_behaviour
+from training.behaviour import (
+    behaviour_failures,
+    behaviour_verdict,
+    load_suite,
+    mft_cases,
+    run_behaviour,
+)
 from training.check import corpus_files
 from training.data import read_examples
 from training.dedup import near_duplicates
@@ -97,6 +103,40 @@ def test_each_kind_counts_passes_and_the_gate_reports_a_test_below_its_minimum(t
     assert behaviour_failures(result) == [
         "behaviour test 'despite' (mft) passed 2 of 3 (67%), below its minimum 100%"
     ]
+
+
+def test_an_ungated_test_is_reported_below_its_target_but_never_fails_the_gate(tmp_path):
+    suite = tmp_path / "configs" / "behaviour.yaml"
+    suite.parent.mkdir()
+    suite.write_text(
+        """tests:
+  known:
+    kind: mft
+    min_pass_rate: 1.0
+    target_pass_rate: 1.0
+    gated: false
+    cases:
+      - {text: "The talks resume.", target: EU sanctions, stance: favor}
+  floor:
+    kind: mft
+    min_pass_rate: 0.5
+    target_pass_rate: 1.0
+    cases:
+      - {text: "We trade despite the embargo.", target: US embargo on Cuba, stance: against}
+      - {text: "The talks resume.", target: EU sanctions, stance: favor}
+"""
+    )
+    result = run_behaviour(Keyword(), suite)
+    assert result["tests"]["known"]["pass_rate"] == 0.0
+    assert result["tests"]["known"]["gated"] is False
+    assert result["tests"]["floor"]["target_pass_rate"] == 1.0
+    assert behaviour_failures(result) == []
+    assert [behaviour_verdict(t) for t in result["tests"].values()] == [
+        "below target",
+        "below target",
+    ]
+    result["tests"]["floor"]["pass_rate"] = 0.25
+    assert behaviour_verdict(result["tests"]["floor"]) == "**FAIL**"
 
 
 def test_a_broken_suite_is_a_clear_error(tmp_path):

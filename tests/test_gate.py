@@ -2,7 +2,7 @@ import json
 
 from cli.main import main
 from model.metrics import Comparison, RunMetrics, TaskScores
-from training.gate import check
+from training.gate import check, notes
 
 
 def scores(v: float) -> TaskScores:
@@ -60,10 +60,16 @@ def test_gate_passes_and_fails_on_baseline_significance_and_recorded(tmp_path):
         "ahead (p = 0.4000)"
     ]
     write(m, 0.63, 0.60, p=0.2)
-    assert check(m, recorded, 0.05) == [
+    assert check(m, recorded, 0.05) == []
+    assert notes(RunMetrics.load(m)) == [
+        "test: the transformer's stance lead +0.030 over the baseline is not significant "
+        "(p = 0.2000); `stance gate --require-significant` fails on it"
+    ]
+    assert check(m, recorded, 0.05, require_significant=True) == [
         "test: transformer stance macro-F1 0.630 vs the baseline's 0.600: +0.030 is not "
         "significant (p = 0.2000, need < 0.05)"
     ]
+    write(m, 0.57, 0.58, p=0.4)
     assert check(m, recorded, 0.05, beat_baseline=False) == []
 
 
@@ -80,6 +86,14 @@ def test_gate_fails_a_behavioural_test_below_its_minimum(tmp_path):
     write(m, 0.62, 0.58, behaviour=behaviour)
     assert check(m, tmp_path / "none.json", 0.05) == [
         "behaviour test 'despite' (mft) passed 6 of 10 (60%), below its minimum 75%"
+    ]
+    behaviour["tests"]["despite"] |= {"gated": False, "target_pass_rate": 0.9}
+    behaviour["tests"]["negation"]["target_pass_rate"] = 1.0
+    write(m, 0.62, 0.58, behaviour=behaviour)
+    assert check(m, tmp_path / "none.json", 0.05) == []
+    assert notes(RunMetrics.load(m)) == [
+        "behaviour test 'despite' passed 6 of 10 (60%), below its target 90%, not gated",
+        "behaviour test 'negation' passed 9 of 10 (90%), below its target 100%",
     ]
 
 

@@ -58,7 +58,9 @@ class BehaviourTest(_Strict):
     """One test of the suite."""
 
     kind: Literal["mft", "dir", "inv"]
-    min_pass_rate: float = Field(ge=0, le=1)
+    min_pass_rate: float = Field(ge=0, le=1)  # the floor the gate enforces
+    target_pass_rate: float | None = Field(default=None, ge=0, le=1)  # what we aim for
+    gated: bool = True  # false: measured and reported, never failing the gate
     about: str = ""
     golden: Path | None = None  # a JSON Lines file of mft cases, read beside ``cases``
     only_explicit: bool = False
@@ -78,6 +80,8 @@ class Outcome:
 
     kind: str
     min_pass_rate: float
+    target_pass_rate: float | None = None
+    gated: bool = True
     cases: int = 0
     passed: int = 0
     failures: list[str] = field(default_factory=list)
@@ -88,6 +92,8 @@ class Outcome:
         return {
             "kind": self.kind,
             "min_pass_rate": self.min_pass_rate,
+            "target_pass_rate": self.target_pass_rate,
+            "gated": self.gated,
             "cases": self.cases,
             "passed": self.passed,
             "pass_rate": rate,
@@ -124,10 +130,17 @@ def mft_cases(test: BehaviourTest) -> list[Case]:
     return [c for c in cases if c.explicit] if test.only_explicit else cases
 
 
+def outcome_for(test: BehaviourTest, cases: int) -> Outcome:
+    """An empty outcome carrying the test's kind, floor, target and whether it is gated."""
+    return Outcome(
+        test.kind, test.min_pass_rate, test.target_pass_rate, test.gated, cases=cases
+    )
+
+
 def run_mft(clf: Classifier, test: BehaviourTest) -> Outcome:
     """Each case passes when its stance (and sentiment, if given) is predicted."""
     cases = mft_cases(test)
-    out = Outcome(test.kind, test.min_pass_rate, cases=len(cases))
+    out = outcome_for(test, cases=len(cases))
     preds = clf.predict(
         [c.text for c in cases], [c.target for c in cases], [c.context for c in cases]
     )
@@ -145,7 +158,7 @@ def run_mft(clf: Classifier, test: BehaviourTest) -> Outcome:
 def run_dir(clf: Classifier, test: BehaviourTest) -> Outcome:
     """A case passes when every target gets its own stance."""
     cases = [SwapCase.model_validate(c) for c in test.cases]
-    out = Outcome(test.kind, test.min_pass_rate, cases=len(cases))
+    out = outcome_for(test, cases=len(cases))
     for c in cases:
         targets = list(c.targets)
         got = [p.stance for p in clf.predict([c.text] * len(targets), targets)]
@@ -166,7 +179,7 @@ def run_inv(clf: Classifier, test: BehaviourTest) -> Outcome:
         for c in test.cases:
             case = VariantCase.model_validate(c)
             groups.append((case.texts, [case.target] * len(case.texts)))
-    out = Outcome(test.kind, test.min_pass_rate, cases=len(groups))
+    out = outcome_for(test, cases=len(groups))
     for texts, targets in groups:
         probs = clf.predict_proba(texts, targets)
         got = [p.stance for p in to_predictions(probs)]
@@ -193,12 +206,33 @@ def run_behaviour(clf: Classifier, path: Path | None) -> dict[str, Any]:
 
 
 def behaviour_failures(behaviour: dict[str, Any]) -> list[str]:
-    """One line per test below its minimum pass rate (what the gate reports)."""
+    """One line per gated test below its minimum pass rate (what the gate reports)."""
     out = []
     for name, t in behaviour.get("tests", {}).items():
-        if t["pass_rate"] < t["min_pass_rate"]:
+        if t.get("gated", True) and t["pass_rate"] < t["min_pass_rate"]:
             out.append(
                 f"behaviour test {name!r} ({t['kind']}) passed {t['passed']} of {t['cases']} "
                 f"({t['pass_rate']:.0%}), below its minimum {t['min_pass_rate']:.0%}"
             )
     return out
+
+
+def floor_text(t: dict[str, Any]) -> str:
+    """The gated minimum, or "not gated"."""
+    return f"{t['min_pass_rate']:.0%}" if t.get("gated", True) else "not gated"
+
+
+def target_text(t: dict[str, Any]) -> str:
+    """The target pass rate, or a dash when the test sets none."""
+    target = t.get("target_pass_rate")
+    return "–" if target is None else f"{target:.0%}"
+
+
+def behaviour_verdict(t: dict[str, Any]) -> str:
+    """Pass / below target / **FAIL** (a gated test below its minimum)."""
+    if t.get("gated", True) and t["pass_rate"] < t["min_pass_rate"]:
+        return "**FAIL**"
+    target = t.get("target_pass_rate")
+    if target is not None and t["pass_rate"] < target:
+        return "below target"
+    return "pass"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from model.artifact import CARD_FILE, ArtifactConfig
 from model.metrics import RunMetrics
+from training.behaviour import behaviour_verdict, floor_text, target_text
 from training.evaluation import format_p
 
 INTENDED_USE = (
@@ -95,9 +96,17 @@ def card(m: RunMetrics, backend: str, config: ArtifactConfig) -> str:
         "",
     ]
     if backend == "transformer" and m.behaviour:
-        lines += ["## Behavioural tests", "", "| test | pass rate | minimum |", "|---|---|---|"]
+        lines += [
+            "## Behavioural tests",
+            "",
+            "| test | pass rate | minimum (gated) | target | verdict |",
+            "|---|---|---|---|---|",
+        ]
         for name, b in m.behaviour["tests"].items():
-            lines.append(f"| {name} | {b['pass_rate']:.0%} | {b['min_pass_rate']:.0%} |")
+            lines.append(
+                f"| {name} | {b['pass_rate']:.0%} | {floor_text(b)} | {target_text(b)} | "
+                f"{behaviour_verdict(b)} |"
+            )
         lines.append("")
     lines += ["## Known limits and failures", ""] + [f"- {x}" for x in LIMITS] + [""]
     return "\n".join(lines)
