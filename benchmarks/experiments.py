@@ -11,6 +11,7 @@ this table; the README and the report show it (``docs/experiments.md`` is the co
 Example:
     python -m benchmarks.experiments configs/experiments/*.yaml
     python -m benchmarks.experiments --table-only
+    python -m benchmarks.experiments --score runs/us_sanctions-<id>/artifact --name us_sanctions
 """
 
 from __future__ import annotations
@@ -141,6 +142,41 @@ def combined_row(name: str, about_text: str, parts: list[Path], weighted: bool) 
     return row
 
 
+def scored_row(root: Path, name: str) -> dict[str, Any]:
+    """A row for a run trained elsewhere (e.g. by CI): its transformer and baseline, scored apart.
+
+    The run's own metrics (``root/transformer/metrics.json``) give its training time.
+    """
+    from model.metrics import RunMetrics
+    from training.data import read_examples
+    from training.evaluation import score_task
+
+    metrics_file = root / "transformer" / "metrics.json"
+    m = RunMetrics.load(metrics_file) if metrics_file.is_file() else None
+    row: dict[str, Any] = {
+        "config": str(root),
+        "name": name,
+        "about": f"run {m.run_id}, scored here" if m else "scored here",
+        "train_seconds": m.train_seconds if m else None,
+        "sets": {},
+    }
+    for k, path in SETS.items():
+        if not path.is_file():
+            continue
+        ex = read_examples(path)
+        row["sets"][k] = {}
+        for backend in ("transformer", "baseline"):
+            probs = probabilities(root / backend, ex)
+            row["sets"][k][backend] = {}
+            for task in ("stance", "sentiment"):
+                r = score_task(task, probs.for_task(task), ex, seed=13)
+                row["sets"][k][backend][task] = {
+                    "macro_f1": round(r.metrics["macro_f1"], 4),
+                    "ci95": [round(x, 4) for x in r.ci95["macro_f1"]],
+                }
+    return row
+
+
 def about(path: Path) -> str:
     """The config's first comment line: what the experiment changes."""
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -203,7 +239,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="TRANSFORMER",
         help="score several runs' transformers averaged (a seed ensemble)",
     )
-    parser.add_argument("--name", default=None, help="the row's name for --blend / --average")
+    parser.add_argument(
+        "--score",
+        type=Path,
+        metavar="ARTIFACT_ROOT",
+        help="score a run trained elsewhere (transformer and baseline apart), no training",
+    )
+    parser.add_argument(
+        "--name", default=None, help="the row's name for --score / --blend / --average"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -216,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['name']}: validation stance {cell(val['stance'])}, sentiment "
               f"{cell(val['sentiment'])}, {row['train_seconds']:.0f} s", flush=True)  # fmt: skip
     extra_rows = []
+    if args.score:
+        extra_rows.append(scored_row(args.score, args.name or args.score.parent.name))
     if args.blend:
         root = args.blend
         extra_rows.append(combined_row(args.name or "blend", "calibrated average of transformer "
