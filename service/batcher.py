@@ -3,11 +3,13 @@
 Requests that arrive while the model is busy are answered together in its next forward pass; a
 request that finds the model idle is run at once, so a single client never waits for a batch to
 fill. One batch runs at a time, in a worker thread, so the event loop keeps accepting requests.
+``on_batch`` (if given) is told each batch's size and how long its oldest request waited.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -15,16 +17,20 @@ from numpy.typing import NDArray
 
 Rows = NDArray[np.float64]
 Contexts = list[str | None]
-Job = tuple[list[str], list[str], Contexts, "asyncio.Future[Rows]"]
+Job = tuple[list[str], list[str], Contexts, "asyncio.Future[Rows]", float]
 BatchFn = Callable[[list[str], list[str], Contexts], Rows]
+BatchObserver = Callable[[int, float], None]  # (items in the batch, seconds its oldest job waited)
 
 
 class MicroBatcher:
     """Queue (texts, targets, contexts) jobs and run them through ``fn`` in merged batches."""
 
-    def __init__(self, fn: BatchFn, max_items: int = 64) -> None:
+    def __init__(
+        self, fn: BatchFn, max_items: int = 64, on_batch: BatchObserver | None = None
+    ) -> None:
         self.fn = fn
         self.max_items = max_items
+        self.on_batch = on_batch
         self.queue: asyncio.Queue[Job] | None = None
         self.worker: asyncio.Task[None] | None = None
 
@@ -34,7 +40,7 @@ class MicroBatcher:
             self.queue = asyncio.Queue()
             self.worker = asyncio.get_running_loop().create_task(self._run(self.queue))
         future: asyncio.Future[Rows] = asyncio.get_running_loop().create_future()
-        await self.queue.put((texts, targets, contexts, future))
+        await self.queue.put((texts, targets, contexts, future, time.perf_counter()))
         return await future
 
     async def _run(self, queue: asyncio.Queue[Job]) -> None:
@@ -48,6 +54,8 @@ class MicroBatcher:
             texts = [t for job in jobs for t in job[0]]
             targets = [t for job in jobs for t in job[1]]
             contexts = [c for job in jobs for c in job[2]]
+            if self.on_batch is not None:
+                self.on_batch(len(texts), time.perf_counter() - jobs[0][4])
             try:
                 rows = await loop.run_in_executor(None, self.fn, texts, targets, contexts)
             except Exception as exc:  # hand the failure to every waiting request

@@ -53,6 +53,37 @@ from service.store import is_folder_ref, resolve_model
 from service.web import page_routes
 
 logger = logging.getLogger(__name__)
+
+# Prometheus metrics, on /metrics beside BentoML's own.
+BATCH_ITEMS = bentoml.metrics.Histogram(
+    name="stance_batch_items",
+    documentation="items in one forward pass of the micro-batcher (sentences and documents)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+)
+BATCH_WAIT = bentoml.metrics.Histogram(
+    name="stance_batch_queue_seconds",
+    documentation="seconds the oldest request of a batch waited in the micro-batcher's queue",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+ITEMS = bentoml.metrics.Counter(
+    name="stance_items_total", documentation="items (sentence, target) classified"
+)
+WINDOWED = bentoml.metrics.Counter(
+    name="stance_windowed_items_total",
+    documentation="items longer than the model reads, classified in several windows",
+)
+RECHECKED = bentoml.metrics.Counter(
+    name="stance_int8_rechecked_items_total",
+    documentation="model inputs (sentence windows) the int8 cascade ran again in fp32: close calls",
+)
+
+
+def observe_batch(items: int, waited: float) -> None:
+    """Record one micro-batch's size and queue time."""
+    BATCH_ITEMS.observe(items)
+    BATCH_WAIT.observe(waited)
+
+
 N_STANCE = len(STANCE_LABELS)
 
 
@@ -141,7 +172,9 @@ class StanceService:
         )
         self.metrics = self.stored_metrics(folder)
         self.default_target = self.classifier.config.default_target
-        self.batcher = MicroBatcher(self._rows, max_items=SETTINGS.batch_size)
+        self.batcher = MicroBatcher(
+            self._rows, max_items=SETTINGS.batch_size, on_batch=observe_batch
+        )
         _LOADED[:] = [self]
         logger.info("loaded %s (%s, %s)", self.tag, SETTINGS.backend, self.runtime)
 
@@ -166,7 +199,11 @@ class StanceService:
 
     def _rows(self, texts: list[str], targets: list[str], contexts: list[str | None]) -> np.ndarray:
         """(n, 7) rows: stance and sentiment probabilities in label order, then windows."""
+        rechecked = getattr(self.classifier, "items_rechecked", 0)
         probs = self.classifier.predict_proba(texts, targets, contexts)
+        ITEMS.inc(len(texts))
+        WINDOWED.inc(int((probs.windows > 1).sum()))
+        RECHECKED.inc(getattr(self.classifier, "items_rechecked", 0) - rechecked)
         return np.hstack([probs.stance, probs.sentiment, probs.windows[:, None]])
 
     @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=30000)

@@ -14,6 +14,7 @@ from training.behaviour import (
     mft_cases,
     run_behaviour,
 )
+from training.card import behaviour_shortfalls
 from training.check import corpus_files
 from training.data import read_examples
 from training.dedup import near_duplicates
@@ -134,6 +135,12 @@ def test_an_ungated_test_is_reported_below_its_target_but_never_fails_the_gate(t
     assert [behaviour_verdict(t) for t in result["tests"].values()] == [
         "below target",
         "below target",
+    ]
+    assert behaviour_shortfalls(result) == [
+        "Behavioural test `known` passes 0 of 1 cases (0%; target 100%). For example: "
+        "'The talks resume.' (EU sanctions): want favor, got none/neutral",
+        "Behavioural test `floor` passes 1 of 2 cases (50%; target 100%). For example: "
+        "'The talks resume.' (EU sanctions): want favor, got none/neutral",
     ]
     result["tests"]["floor"]["pass_rate"] = 0.25
     assert behaviour_verdict(result["tests"]["floor"]) == "**FAIL**"

@@ -7,7 +7,7 @@ import numpy as np
 from model.metrics import Comparison, RunMetrics
 from training.data import Example
 from training.evaluation import score_task
-from training.report import plot_groups, write_report
+from training.report import markdown, plot_groups, write_report
 
 
 def _metrics(n: int = 40, **fields: object) -> RunMetrics:
@@ -78,3 +78,14 @@ def test_html_renders_markdown_emphasis_code_and_lists(tmp_path: Path):
     assert "<strong>model_tag</strong>" in html
     assert "<ul>" in html and "<li>" in html
     assert "<table>" in html and "<th>task</th>" in html
+
+
+def test_report_carries_the_experiment_table_one_level_down(tmp_path: Path):
+    table = tmp_path / "experiments.md"
+    table.write_text(
+        "# Model experiments\n\n| experiment | val stance |\n|---|---|\n| `a` | 0.8 |\n"
+    )
+    md = markdown(_metrics(), [], experiments=table)
+    assert "## Model experiments\n\n| experiment | val stance |" in md
+    assert "| `a` | 0.8 |" in md
+    assert "Model experiments" not in markdown(_metrics(), [], experiments=tmp_path / "none.md")

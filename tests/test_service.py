@@ -130,6 +130,31 @@ def test_health_and_metrics_endpoints(server):
     assert "bentoml_service_request" in metrics.text
 
 
+def sample(text: str, name: str) -> float:
+    """The value of an unlabelled Prometheus sample in a /metrics page (0 before its first use)."""
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_batches_items_and_windows(server):
+    before = httpx.get(f"{server}/metrics", timeout=10).text
+    long = " ".join(["The sanctions on Iran are illegal and must be lifted now."] * 40)
+    r = httpx.post(f"{server}/classify", json={"sentences": ["Sanctions hurt.", long]}, timeout=60)
+    assert r.status_code == 200 and r.json()["results"][1]["windows"] > 1
+    after = httpx.get(f"{server}/metrics", timeout=10).text
+    assert "\nstance_items_total " in after
+    assert sample(after, "stance_items_total") - sample(before, "stance_items_total") == 2
+    assert (
+        sample(after, "stance_windowed_items_total") - sample(before, "stance_windowed_items_total")
+        == 1
+    )
+    assert sample(after, "stance_batch_items_count") > sample(before, "stance_batch_items_count")
+    assert sample(after, "stance_batch_queue_seconds_count") >= 1
+    assert "stance_int8_rechecked_items_total" in after
+
+
 def failed_start_log(log: Path, **env: str) -> str:
     """Start a server that must refuse to start; return its log once it has exited non-zero."""
     proc = launch.start_server(free_port(), log, **env)

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from model.artifact import CARD_FILE, ArtifactConfig
 from model.metrics import RunMetrics
@@ -28,8 +29,9 @@ LIMITS = [
     "project's written corpus. Other registers (social media, other languages) are untested.",
     "A target unlike any seen in training (a new regime, a new kind of measure) is read less "
     "reliably: see the out-of-regime figures and the target ablation in the report.",
-    "Stance is the speaker's, inferred from one sentence and its previous sentence; irony, long "
-    "arguments and stances stated elsewhere in a document are beyond it.",
+    "Stance is the speaker's, inferred from one sentence (and its previous sentence, for a model "
+    "that reads context); irony, long arguments and stances stated elsewhere in a document are "
+    "beyond it.",
     "Official voices dominate the training data (governments at the UN, US presidents); the "
     "labels are model-assisted annotators' judgements under the project's guidelines.",
     "Not for decisions about individuals, and not a fact-checker: it reads what a text says, not "
@@ -108,8 +110,26 @@ def card(m: RunMetrics, backend: str, config: ArtifactConfig) -> str:
                 f"{behaviour_verdict(b)} |"
             )
         lines.append("")
-    lines += ["## Known limits and failures", ""] + [f"- {x}" for x in LIMITS] + [""]
+    lines += ["## Known limits and failures", ""] + [f"- {x}" for x in LIMITS]
+    if backend == "transformer" and m.behaviour:
+        lines += [f"- {x}" for x in behaviour_shortfalls(m.behaviour)]
+    lines.append("")
     return "\n".join(lines)
+
+
+def behaviour_shortfalls(behaviour: dict[str, Any]) -> list[str]:
+    """One line per behavioural test below its target, with its first failing case."""
+    out = []
+    for name, t in behaviour.get("tests", {}).items():
+        target = t.get("target_pass_rate")
+        if target is None or t["pass_rate"] >= target:
+            continue
+        example = f" For example: {t['failures'][0]}" if t.get("failures") else ""
+        out.append(
+            f"Behavioural test `{name}` passes {t['passed']} of {t['cases']} cases "
+            f"({t['pass_rate']:.0%}; target {target:.0%}).{example}"
+        )
+    return out
 
 
 def write_card(directory: Path, m: RunMetrics, backend: str) -> Path:

@@ -183,7 +183,19 @@ def behaviour_markdown(behaviour: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def markdown(m: RunMetrics, images: list[str]) -> str:
+# The committed table of model experiments (``python -m benchmarks.experiments``).
+EXPERIMENTS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "experiments.md"
+
+
+def experiments_markdown(path: Path = EXPERIMENTS_TABLE) -> list[str]:
+    """The experiment table the default config was chosen from, one heading level down."""
+    if not path.is_file():
+        return []
+    body = path.read_text(encoding="utf-8").splitlines()
+    return [("#" + line) if line.startswith("#") else line for line in body] + [""]
+
+
+def markdown(m: RunMetrics, images: list[str], experiments: Path = EXPERIMENTS_TABLE) -> str:
     """Return the Markdown report."""
     lines = [f"# Evaluation report: {m.run_id}", ""]
     for key in ("config_name", "created", "model_tag", "data_hash", "train_seconds"):
@@ -196,6 +208,7 @@ def markdown(m: RunMetrics, images: list[str]) -> str:
     lines += calibration_markdown(m.calibration)
     lines += analysis_markdown(m.analysis)
     lines += serving_markdown(m)
+    lines += experiments_markdown(experiments)
     if images:
         lines += ["## Plots", ""] + [f"![{Path(i).stem}]({i})" for i in images] + [""]
     return "\n".join(lines)
