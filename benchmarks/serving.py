@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model", default="stance-classifier:latest", help="store tag or artifact folder"
     )
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "test.jsonl")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "real" / "test.jsonl")
     parser.add_argument("--n", type=int, default=512, help="sentences for in-process timing")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each HTTP level")
     parser.add_argument(
