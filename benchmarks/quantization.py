@@ -65,6 +65,12 @@ class Calibration:
             self.feeds.append(
                 {k: v.astype(np.int64) for k, v in enc.items() if k in clf.input_names}
             )
+        # One sequence length for all batches: the entropy and percentile collectors stack every
+        # batch's activations and need equal shapes (pad id 0, attention 0).
+        width = max(f["input_ids"].shape[1] for f in self.feeds)
+        for f in self.feeds:
+            for k, v in f.items():
+                f[k] = np.pad(v, ((0, 0), (0, width - v.shape[1])))
         self.it = iter(self.feeds)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
@@ -77,7 +83,11 @@ class Calibration:
 
 
 def build_variants(folder: Path, work: Path, calibration_items: int) -> dict[str, Path]:
-    """Write every variant's graph under ``work``; return name -> ONNX file."""
+    """Write every variant's graph under ``work``; return name -> ONNX file.
+
+    A variant that ONNX Runtime cannot build is reported on stderr; the others are still built.
+    """
+    import onnx
     from onnxruntime.quantization import (
         CalibrationMethod,
         QuantFormat,
@@ -93,39 +103,52 @@ def build_variants(folder: Path, work: Path, calibration_items: int) -> dict[str
     fp32 = folder / "model.onnx"
     encoder = json.loads((folder / ENCODER_DIR / "config.json").read_text(encoding="utf-8"))
     heads, size = int(encoder["num_attention_heads"]), int(encoder["hidden_size"])
-    out: dict[str, Path] = {"fp32": fp32}
 
-    def dynamic(src: Path, dst: Path) -> Path:
+    def dynamic(src: Path, dst: Path) -> None:
+        # Fused nodes (com.microsoft domain) have no inferred output type: say it is float.
         quantize_dynamic(
             str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
             op_types_to_quantize=["MatMul"],
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )  # fmt: skip
-        return dst
 
-    out["dynamic"] = dynamic(fp32, work / "dynamic.onnx")
-    optimized = optimize_model(str(fp32), model_type="bert", num_heads=heads, hidden_size=size)
-    optimized.save_model_to_file(str(work / "optimized.onnx"))
-    out["optimized-fp32"] = work / "optimized.onnx"
-    out["optimized-dynamic"] = dynamic(work / "optimized.onnx", work / "optimized-dynamic.onnx")
-    prepared = work / "prepared.onnx"
-    quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=False)
-    reader_clf = OnnxClassifier(folder, "onnx-fp32")
-    for name, method in (
-        ("static-minmax", CalibrationMethod.MinMax),
-        ("static-entropy", CalibrationMethod.Entropy),
-        ("static-percentile", CalibrationMethod.Percentile),
-    ):
-        dst = work / f"{name}.onnx"
-        try:
+    def optimized(dst: Path) -> None:
+        model = optimize_model(str(fp32), model_type="bert", num_heads=heads, hidden_size=size)
+        model.save_model_to_file(str(dst))
+
+    def static(method: Any) -> Any:
+        def build(dst: Path) -> None:
+            prepared = work / "prepared.onnx"
+            if not prepared.is_file():
+                quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+            reader = Calibration(OnnxClassifier(folder, "onnx-fp32"), calibration_items)
             quantize_static(
-                str(prepared), str(dst), Calibration(reader_clf, calibration_items),
-                quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QInt8,
-                weight_type=QuantType.QInt8, calibrate_method=method,
-                op_types_to_quantize=["MatMul"],
+                str(prepared), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                calibrate_method=method, op_types_to_quantize=["MatMul"],
             )  # fmt: skip
-            out[name] = dst
+
+        return build
+
+    builders = {
+        "dynamic": lambda dst: dynamic(fp32, dst),
+        "optimized-fp32": optimized,
+        "optimized-dynamic": lambda dst: dynamic(work / "optimized-fp32.onnx", dst),
+        "static-minmax": static(CalibrationMethod.MinMax),
+        "static-entropy": static(CalibrationMethod.Entropy),
+        "static-percentile": static(CalibrationMethod.Percentile),
+    }
+    out: dict[str, Path] = {"fp32": fp32}
+    for name, build in builders.items():
+        dst = work / f"{name}.onnx"
+        started = time.perf_counter()
+        try:
+            build(dst)
         except Exception as exc:  # report the variant that cannot be built, keep the others
             print(f"{name}: not built ({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
+        print(f"{name}: built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        out[name] = dst
     return out
 
 
