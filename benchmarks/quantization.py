@@ -8,6 +8,8 @@ sanctions-real dev) beside ONNX fp32:
 - ``optimized-fp32`` / ``optimized-dynamic``: ONNX Runtime's transformer optimizer
   (``optimize_model``, ``model_type="bert"``: fused attention, LayerNorm and GELU) alone, and
   before the same dynamic quantisation;
+- ``dynamo-fp32`` / ``dynamo-dynamic``: the graph of torch's newer exporter
+  (``torch.onnx.export(..., dynamo=True)``, dynamic shapes), alone and dynamically quantised;
 - ``static-minmax`` / ``static-entropy`` / ``static-percentile``: static QDQ int8 (activations
   and per-channel weights), calibrated on training sentences with each method;
 - ``cascade``: the served path, dynamic int8 with close calls rechecked in fp32 at the artifact's
@@ -130,8 +132,16 @@ def build_variants(folder: Path, work: Path, calibration_items: int) -> dict[str
 
         return build
 
+    def dynamo(dst: Path) -> None:
+        from model.transformer import TransformerClassifier
+        from training.export import export_graph
+
+        export_graph(TransformerClassifier.load(folder), dst, dynamo=True)
+
     builders = {
         "dynamic": lambda dst: dynamic(fp32, dst),
+        "dynamo-fp32": dynamo,
+        "dynamo-dynamic": lambda dst: dynamic(work / "dynamo-fp32.onnx", dst),
         "optimized-fp32": optimized,
         "optimized-dynamic": lambda dst: dynamic(work / "optimized-fp32.onnx", dst),
         "static-minmax": static(CalibrationMethod.MinMax),

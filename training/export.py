@@ -47,33 +47,58 @@ class _Heads(nn.Module):
         return out["stance_logits"], out["sentiment_logits"]
 
 
-def export_onnx(directory: Path, quantize: bool = True) -> list[Path]:
-    """Write model.onnx (fp32) and model.int8.onnx next to the transformer weights."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def export_graph(clf: TransformerClassifier, path: Path, dynamo: bool = False) -> None:
+    """Write ``clf``'s fp32 ONNX graph (both heads' logits) with dynamic batch and length.
 
-    directory = Path(directory)
-    clf = TransformerClassifier.load(directory)
+    ``dynamo``: torch's newer exporter (``torch.export`` + dynamic shapes, opset 18). It matches
+    torch as closely as the legacy one, but dynamic int8 of its graph ran slower here
+    (``python -m benchmarks.quantization`` compares both), so export uses the legacy exporter.
+    """
     sample = clf.tokenizer(
         ["US sanctions on Iran"],
         ["Sanctions were tightened again on Monday."],
         return_tensors="pt",
         padding=True,
     )
-    fp32 = directory / RUNTIMES["onnx-fp32"]
     # Encoders without segment ids (MPNet, RoBERTa) take two inputs, BERT-style ones three.
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
-    axes = {n: {0: "batch", 1: "seq"} for n in names}
+    outputs = ["stance_logits", "sentiment_logits"]
     with torch.inference_mode():
+        if dynamo:
+            batch = torch.export.Dim("batch", min=1, max=4096)
+            seq = torch.export.Dim("seq", min=2, max=clf.config.max_length * 4)
+            torch.onnx.export(
+                _Heads(clf).eval(),
+                tuple(sample[n] for n in names),
+                str(path),
+                input_names=names,
+                output_names=outputs,
+                dynamic_shapes=tuple({0: batch, 1: seq} for _ in names),
+                opset_version=18,
+                dynamo=True,
+                external_data=False,
+            )
+            return
+        axes = {n: {0: "batch", 1: "seq"} for n in names}
         torch.onnx.export(
             _Heads(clf).eval(),
             tuple(sample[n] for n in names),
-            str(fp32),
+            str(path),
             input_names=names,
-            output_names=["stance_logits", "sentiment_logits"],
-            dynamic_axes=axes | {"stance_logits": {0: "batch"}, "sentiment_logits": {0: "batch"}},
+            output_names=outputs,
+            dynamic_axes=axes | {o: {0: "batch"} for o in outputs},
             opset_version=17,
             dynamo=False,
         )
+
+
+def export_onnx(directory: Path, quantize: bool = True) -> list[Path]:
+    """Write model.onnx (fp32) and model.int8.onnx next to the transformer weights."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    directory = Path(directory)
+    fp32 = directory / RUNTIMES["onnx-fp32"]
+    export_graph(TransformerClassifier.load(directory), fp32)
     written = [fp32]
     if quantize:
         int8 = directory / RUNTIMES["onnx-int8"]
