@@ -1,9 +1,11 @@
-"""Serving benchmark: in-process throughput of five paths and HTTP throughput/latency, one run.
+"""Serving benchmark: in-process throughput of six paths and HTTP throughput/latency, one run.
 
-Prints sentences/s for the Hugging Face ``pipeline`` way (same encoder, batch 1), our torch fp32
-path, ONNX fp32, plain ONNX int8 and int8 as served (close calls rechecked in fp32), then HTTP
-sentences/s with p50/p99 latency at concurrency 1, 4 and 16 (one sentence a request) and 16 with
-8 sentences a request, against a real ``bentoml serve``, and the ratios HTTP/in-process and
+Prints sentences/s for the Hugging Face ``pipeline`` way (same encoder, batch 1 and batch 32), our
+torch fp32 path, ONNX fp32, plain ONNX int8 and int8 as served (close calls rechecked in fp32);
+the compute limit (FLOPs per sentence from the real token counts, achieved GFLOP/s, the cores'
+fp32 peak from their flags); then HTTP sentences/s with p50/p99 latency at concurrency 1, 4 and 16
+(one sentence a request), 16 with 8 sentences a request, and 8 concurrent ``/classify_document``
+requests of a seed document, against a real ``bentoml serve``, and the ratios HTTP/in-process and
 int8/fp32. Timings swing with machine load: compare the ratios of one run, not absolute numbers
 across runs.
 
@@ -50,8 +52,12 @@ def in_process(clf: Any, texts: list[str], targets: list[str]) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def hf_pipeline(encoder: str, texts: list[str], targets: list[str]) -> float:
-    """Sentences per second of a transformers text-classification pipeline, one item a call."""
+def hf_pipeline(encoder: str, texts: list[str], targets: list[str], batch_size: int = 1) -> float:
+    """Sentences per second of a transformers text-classification pipeline.
+
+    ``batch_size`` 1: one item a call, as most users call it; larger: the whole list in one call
+    with the pipeline's own batching (its best case).
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     model = AutoModelForSequenceClassification.from_pretrained(encoder, num_labels=3)
@@ -61,9 +67,52 @@ def hf_pipeline(encoder: str, texts: list[str], targets: list[str]) -> float:
     items = [{"text": t, "text_pair": s} for t, s in zip(targets, texts, strict=True)]
     pipe(items[:8])
     start = time.perf_counter()
-    for item in items:
-        pipe(item)
+    if batch_size == 1:
+        for item in items:
+            pipe(item)
+    else:
+        pipe(items, batch_size=batch_size)
     return len(items) / (time.perf_counter() - start)
+
+
+def cpu_peak_gflops() -> tuple[float, str]:
+    """fp32 peak of this machine's cores from /proc/cpuinfo, and how it was reckoned.
+
+    cores x clock x FLOPs a cycle: 2 FMA units x (16 fp32 lanes with AVX-512, 8 with AVX2) x 2.
+    Two FMA units a core is assumed (server cores); the clock is the one /proc/cpuinfo reports.
+    """
+    import os
+
+    text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
+                      if ln.startswith("flags")), []))  # fmt: skip
+    mhz = max((float(ln.split(":", 1)[1]) for ln in text.splitlines()
+               if ln.startswith("cpu MHz")), default=0.0)  # fmt: skip
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    cores = len(os.sched_getaffinity(0))
+    per_cycle = 2 * lanes * 2
+    basis = (f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} fp32 FLOPs/cycle "
+             f"({'AVX-512' if lanes == 16 else 'AVX2' if lanes == 8 else 'SSE'}, 2 FMA units "
+             "assumed)")  # fmt: skip
+    return cores * mhz / 1000 * per_cycle, basis
+
+
+def flops_per_sentence(clf: Any, texts: list[str], targets: list[str]) -> float:
+    """Mean forward FLOPs per (target, sentence) pair of a BERT-style encoder, from token counts.
+
+    Per layer and sequence of n tokens: 2n(4h^2 + 2h*ff) for the projections and the feed-forward
+    block, 4n^2*h for attention scores and their weighted sum (h hidden, ff intermediate size).
+    """
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(str(Path(clf.directory) / "encoder"))
+    h, ff, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
+    lengths = [
+        len(clf.tokenizer(t, x, truncation=True, max_length=clf.config.max_length)["input_ids"])
+        for t, x in zip(targets, texts, strict=True)
+    ]
+    per = [layers * (2 * n * (4 * h * h + 2 * h * ff) + 4 * n * n * h) for n in lengths]
+    return float(np.mean(per))
 
 
 def base_encoder(clf: Any) -> str:
@@ -156,6 +205,38 @@ def http_load(
     return out
 
 
+def http_documents(url: str, text: str, concurrency: int, seconds: float) -> dict[str, Any]:
+    """``concurrency`` clients posting one whole document each to /classify_document."""
+    latencies: list[float] = []
+    sentences: list[int] = []
+    errors: list[str] = []
+    deadline = time.monotonic() + seconds
+
+    def client(_: int) -> None:
+        with httpx.Client(timeout=120) as http:
+            while time.monotonic() < deadline:
+                t0 = time.perf_counter()
+                r = http.post(f"{url}/classify_document", json={"text": text})
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code == 200:
+                    sentences.append(r.json()["n_sentences"])
+                else:
+                    errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
+
+    start = time.perf_counter()
+    with cf.ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(client, range(concurrency)))
+    elapsed = time.perf_counter() - start
+    return {
+        "concurrency": concurrency,
+        "documents": len(latencies),
+        "sentences_per_s": sum(sentences) / elapsed,
+        "p50_ms": float(np.percentile(np.array(latencies) * 1000, 50)),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+    }
+
+
 def serve(tag: str, runtime: str) -> tuple[str, subprocess.Popen[bytes], Path]:
     """Start a real server of ``tag`` on a free local port and wait until it is ready."""
     port = free_port()
@@ -230,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     result["recheck_margin"] = cascade.recheck_margin
     result["in_process"] = {
         "hf_pipeline_batch1": hf_pipeline(base_encoder(fp32), texts[:128], targets[:128]),
+        "hf_pipeline_batch32": hf_pipeline(base_encoder(fp32), texts, targets, batch_size=32),
         "torch_fp32": in_process(fp32, texts, targets),
         "onnx_fp32": in_process(OnnxClassifier(folder, "onnx-fp32"), texts, targets),
         "onnx_int8_plain": in_process(
@@ -238,6 +320,29 @@ def main(argv: list[str] | None = None) -> int:
         "onnx_int8": in_process(cascade, texts, targets),
     }
     result["rechecked_share"] = cascade.items_rechecked / max(1, cascade.items_seen)
+    flops = flops_per_sentence(cascade, texts, targets)
+    peak, basis = cpu_peak_gflops()
+    result["compute"] = {
+        "gflops_per_sentence": round(flops / 1e9, 3),
+        "peak_fp32_gflops": round(peak, 1),
+        "peak_basis": basis,
+        "achieved_gflops": {k: round(v * flops / 1e9, 1) for k, v in result["in_process"].items()},
+        "share_of_fp32_peak": {
+            k: round(v * flops / 1e9 / peak, 3) for k, v in result["in_process"].items()
+        },
+    }
+    from model.document import split_sentences
+
+    document = (ROOT / "seeds" / "002_9277c9cbf569add1.txt").read_text(encoding="utf-8")
+    doc_sentences = [span.text for span in split_sentences(document)]
+    doc_targets = [cascade.config.default_target] * len(doc_sentences)
+    cascade.predict_proba(doc_sentences, doc_targets)  # warm
+    start = time.perf_counter()
+    for _ in range(8):
+        cascade.predict_proba(doc_sentences, doc_targets)
+    result["in_process"]["onnx_int8_documents"] = (
+        8 * len(doc_sentences) / (time.perf_counter() - start)
+    )
     del fp32, cascade  # the server gets the cores and the memory
     url, proc, _ = serve(tag, args.runtime)
     try:
@@ -246,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         result["http"] = [
             http_load(url, texts, targets[0], c, args.seconds, per_request=k) for c, k in levels
         ]
+        result["http_documents"] = http_documents(url, document, 8, args.seconds)
     finally:
         stop(proc)
     ip = result["in_process"]
@@ -254,8 +360,12 @@ def main(argv: list[str] | None = None) -> int:
         "int8_over_fp32": ip["onnx_int8"] / ip["torch_fp32"],
         "int8_plain_over_fp32": ip["onnx_int8_plain"] / ip["torch_fp32"],
         "int8_over_hf_pipeline": ip["onnx_int8"] / ip["hf_pipeline_batch1"],
+        "int8_over_hf_pipeline_batch32": ip["onnx_int8"] / ip["hf_pipeline_batch32"],
+        "int8_over_onnx_fp32": ip["onnx_int8"] / ip["onnx_fp32"],
         "http_c16_over_in_process_int8": by_level[16, 1]["sentences_per_s"] / ip["onnx_int8"],
         "http_c16x8_over_in_process_int8": by_level[16, 8]["sentences_per_s"] / ip["onnx_int8"],
+        "http_documents_c8_over_in_process": result["http_documents"]["sentences_per_s"]
+        / ip["onnx_int8_documents"],
     }
     print(json.dumps(result, indent=2))
     return 0
