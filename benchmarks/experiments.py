@@ -124,8 +124,11 @@ def combined_row(name: str, about_text: str, parts: list[Path], weighted: bool) 
         for task in weights:
             a, b = (p.for_task(task) for p in probs[VALIDATION])
             weights[task] = best_weight(a, b, [getattr(e, task) for e in sets[VALIDATION]], task)
+    if weighted:
+        about_text += f" (transformer weight {weights['stance']} for stance, "
+        about_text += f"{weights['sentiment']} for sentiment, chosen on validation)"
     row: dict[str, Any] = {"config": "+".join(map(str, parts)), "name": name,
-                           "about": about_text + f" (weights {weights})", "sets": {}}  # fmt: skip
+                           "about": about_text, "sets": {}}  # fmt: skip
     for k, ex in sets.items():
         row["sets"][k] = {"transformer": {}}
         for task, w in weights.items():
@@ -268,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                                        "and TF-IDF", [root / "transformer", root / "baseline"],
                                        weighted=True))  # fmt: skip
     if args.average:
-        about_text = f"average of {len(args.average)} seeds"
+        about_text = f"average of {len(args.average)} runs' transformers, equal weights"
         name = args.name or "seed_ensemble"
         extra_rows.append(combined_row(name, about_text, args.average, weighted=False))
     for row in extra_rows:

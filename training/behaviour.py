@@ -64,6 +64,7 @@ class BehaviourTest(_Strict):
     about: str = ""
     golden: Path | None = None  # a JSON Lines file of mft cases, read beside ``cases``
     only_explicit: bool = False
+    stance_only: bool = False  # mft: judge the stance alone (the guidelines label only stance)
     variants: list[str] = Field(default_factory=list)  # inv over target wordings
     cases: list[Any] = Field(default_factory=list)
 
@@ -127,14 +128,16 @@ def mft_cases(test: BehaviourTest) -> list[Case]:
                 cases.append(
                     Case.model_validate({k: row[k] for k in Case.model_fields if k in row})
                 )
-    return [c for c in cases if c.explicit] if test.only_explicit else cases
+    if test.only_explicit:
+        cases = [c for c in cases if c.explicit]
+    if test.stance_only:
+        cases = [c.model_copy(update={"sentiment": None}) for c in cases]
+    return cases
 
 
 def outcome_for(test: BehaviourTest, cases: int) -> Outcome:
     """An empty outcome carrying the test's kind, floor, target and whether it is gated."""
-    return Outcome(
-        test.kind, test.min_pass_rate, test.target_pass_rate, test.gated, cases=cases
-    )
+    return Outcome(test.kind, test.min_pass_rate, test.target_pass_rate, test.gated, cases=cases)
 
 
 def run_mft(clf: Classifier, test: BehaviourTest) -> Outcome:
