@@ -63,32 +63,29 @@ def export_graph(clf: TransformerClassifier, path: Path, dynamo: bool = False) -
     # Encoders without segment ids (MPNet, RoBERTa) take two inputs, BERT-style ones three.
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
     outputs = ["stance_logits", "sentiment_logits"]
-    with torch.inference_mode():
-        if dynamo:
-            batch = torch.export.Dim("batch", min=1, max=4096)
-            seq = torch.export.Dim("seq", min=2, max=clf.config.max_length * 4)
-            torch.onnx.export(
-                _Heads(clf).eval(),
-                tuple(sample[n] for n in names),
-                str(path),
-                input_names=names,
-                output_names=outputs,
-                dynamic_shapes=tuple({0: batch, 1: seq} for _ in names),
-                opset_version=18,
-                dynamo=True,
-                external_data=False,
-            )
-            return
+    if dynamo:
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        seq = torch.export.Dim("seq", min=2, max=clf.config.max_length * 4)
+        shapes: dict[str, Any] = {
+            "dynamic_shapes": tuple({0: batch, 1: seq} for _ in names),
+            "opset_version": 18,
+            "external_data": False,
+        }
+    else:
         axes = {n: {0: "batch", 1: "seq"} for n in names}
+        shapes = {
+            "dynamic_axes": axes | {o: {0: "batch"} for o in outputs},
+            "opset_version": 17,
+        }
+    with torch.inference_mode():
         torch.onnx.export(
             _Heads(clf).eval(),
             tuple(sample[n] for n in names),
             str(path),
             input_names=names,
             output_names=outputs,
-            dynamic_axes=axes | {o: {0: "batch"} for o in outputs},
-            opset_version=17,
-            dynamo=False,
+            dynamo=dynamo,
+            **shapes,
         )
 
 
