@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
@@ -44,7 +45,7 @@ SETS = {
     "written_test": Path("data/written/test.jsonl"),
     "sanctions_real_dev": Path("../shared/benchmarks/sanctions-real/dev.jsonl"),
 }
-CALIBRATION = Path("data/real/train.jsonl")
+CALIBRATION = Path("data/real/train.jsonl").resolve()  # variants are built in a scratch folder
 MIN_AGREEMENT, MAX_DROP_POINTS = 0.98, 0.5
 
 
@@ -153,7 +154,8 @@ def build_variants(folder: Path, work: Path, calibration_items: int) -> dict[str
         dst = work / f"{name}.onnx"
         started = time.perf_counter()
         try:
-            build(dst)
+            with contextlib.chdir(work):  # ONNX Runtime writes its scratch graphs to the cwd
+                build(dst)
         except Exception as exc:  # report the variant that cannot be built, keep the others
             print(f"{name}: not built ({type(exc).__name__}: {exc})", file=sys.stderr)
             continue
