@@ -14,7 +14,7 @@ from typing import Any
 
 from model.artifact import CARD_FILE, ArtifactConfig
 from model.metrics import RunMetrics
-from training.behaviour import behaviour_verdict, floor_text, target_text
+from training.behaviour import behaviour_verdict, below_target, floor_text, target_text
 from training.evaluation import format_p
 
 INTENDED_USE = (
@@ -121,9 +121,9 @@ def behaviour_shortfalls(behaviour: dict[str, Any]) -> list[str]:
     """One line per behavioural test below its target, with its first failing case."""
     out = []
     for name, t in behaviour.get("tests", {}).items():
-        target = t.get("target_pass_rate")
-        if target is None or t["pass_rate"] >= target:
+        if not below_target(t):
             continue
+        target = t["target_pass_rate"]
         example = f" For example: {t['failures'][0]}" if t.get("failures") else ""
         out.append(
             f"Behavioural test `{name}` passes {t['passed']} of {t['cases']} cases "

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from model.metrics import RunMetrics
-from training.behaviour import behaviour_failures
+from training.behaviour import behaviour_failures, below_target
 from training.evaluation import format_p
 
 ALPHA = 0.05
@@ -59,8 +59,8 @@ def notes(metrics: RunMetrics, eval_set: str = "test", alpha: float = ALPHA) -> 
             f"baseline is not significant ({p}); `stance gate --require-significant` fails on it"
         )
     for name, t in metrics.behaviour.get("tests", {}).items():
-        target = t.get("target_pass_rate")
-        if target is not None and t["pass_rate"] < target:
+        if below_target(t):
+            target = t["target_pass_rate"]
             gated = "" if t.get("gated", True) else ", not gated"
             out.append(
                 f"behaviour test {name!r} passed {t['passed']} of {t['cases']} "
@@ -97,9 +97,7 @@ def check(
     """Return the gate's failures (empty when it passes)."""
     metrics = RunMetrics.load(metrics_path)
     failures = (
-        baseline_failures(metrics, require_significant=require_significant)
-        if beat_baseline
-        else []
+        baseline_failures(metrics, require_significant=require_significant) if beat_baseline else []
     )
     failures += behaviour_failures(metrics.behaviour)
     return failures + recorded_failures(metrics, recorded_path, margin)
