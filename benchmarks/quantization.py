@@ -1,4 +1,4 @@
-"""int8 variants of a stored transformer, each against exact ONNX fp32: agreement, F1 drop, speed.
+"""Reduced-precision variants of a stored transformer against exact fp32: agreement, F1 drop, speed.
 
 Builds, in a scratch copy of the artifact, the int8 graphs ONNX Runtime can make from our fp32
 export, and scores each on every labelled evaluation set present (real test, written test,
@@ -12,8 +12,9 @@ sanctions-real dev) beside ONNX fp32:
   (``torch.onnx.export(..., dynamo=True)``, dynamic shapes), alone and dynamically quantised;
 - ``static-minmax`` / ``static-entropy`` / ``static-percentile``: static QDQ int8 (activations
   and per-channel weights), calibrated on training sentences with each method;
-- ``cascade``: the served path, dynamic int8 with close calls rechecked in fp32 at the artifact's
-  margin.
+- ``cascade``: dynamic int8 with close calls rechecked in fp32 at the artifact's margin;
+- ``torch-fp32`` / ``torch-bf16``: the torch model itself, and its weights and activations in bf16
+  (the CPU's AMX or AVX-512 BF16 units where it has them).
 
 Per variant and set: label agreement with fp32 and the macro-F1 drop in points, per task; then
 sentences/s in process (batch 32, 512 real test sentences, one pass after a warm-up) and its
@@ -85,8 +86,10 @@ class Calibration:
         self.it = iter(self.feeds)
 
 
-def build_variants(folder: Path, work: Path, calibration_items: int) -> dict[str, Path]:
-    """Write every variant's graph under ``work``; return name -> ONNX file.
+def build_variants(
+    folder: Path, work: Path, calibration_items: int, only: set[str] | None = None
+) -> dict[str, Path]:
+    """Write every variant's graph (or those in ``only``) under ``work``; return name -> file.
 
     A variant that ONNX Runtime cannot build is reported on stderr; the others are still built.
     """
@@ -151,6 +154,8 @@ def build_variants(folder: Path, work: Path, calibration_items: int) -> dict[str
     }
     out: dict[str, Path] = {"fp32": fp32}
     for name, build in builders.items():
+        if only is not None and name not in only:
+            continue
         dst = work / f"{name}.onnx"
         started = time.perf_counter()
         try:
@@ -179,7 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration-items", type=int, default=256)
     parser.add_argument("--speed-items", type=int, default=512)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument(
+        "--variants",
+        default=None,
+        help="comma-separated variants to build (default: all); fp32 and torch always run",
+    )
     args = parser.parse_args(argv)
+    from model import load_classifier
     from model.onnx_runtime import OnnxClassifier
     from training.data import read_examples
 
@@ -197,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         copy = work / "artifact"
         shutil.copytree(folder, copy)
-        variants = build_variants(copy, work, args.calibration_items)
+        only = set(args.variants.split(",")) if args.variants else None
+        variants = build_variants(copy, work, args.calibration_items, only)
         reference: dict[str, dict[str, np.ndarray]] = {}
         for name, graph in variants.items():
             if name != "fp32":
@@ -211,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
             if name == "dynamic":  # the served cascade: the same graph, the artifact's margin
                 cascade = OnnxClassifier(copy, "onnx-int8")
                 rows.append(cascade_row(cascade, sets, reference, speed_texts, speed_targets))
+        for runtime in ("torch", "torch-bf16"):
+            torch_clf = load_classifier(copy, runtime)
+            row = {"variant": "torch-fp32" if runtime == "torch" else runtime}
+            row["sets"] = score_sets(torch_clf, sets, reference)
+            row["sentences_per_s"] = round(speed(torch_clf, speed_texts, speed_targets), 1)
+            rows.append(row)
     fp32_speed = rows[0]["sentences_per_s"]
     heads = [f"{k} agreement (stance / sentiment) | {k} F1 drop, points" for k in sets]
     print("| variant | " + " | ".join(heads) + " | sentences/s | / fp32 | passes |")

@@ -1,13 +1,13 @@
-"""Serving benchmark: in-process throughput of six paths and HTTP throughput/latency, one run.
+"""Serving benchmark: in-process throughput of every path and HTTP throughput/latency, one run.
 
 Prints sentences/s for the Hugging Face ``pipeline`` way (same encoder, batch 1 and batch 32), our
-torch fp32 path, ONNX fp32, plain ONNX int8 and int8 as served (close calls rechecked in fp32);
-the compute limit (FLOPs per sentence from the real token counts, achieved GFLOP/s, the cores'
-fp32 peak from their flags); then HTTP sentences/s with p50/p99 latency at concurrency 1, 4 and 16
-(one sentence a request), 16 with 8 sentences a request, and 8 concurrent ``/classify_document``
-requests of a seed document, against a real ``bentoml serve``, and the ratios HTTP/in-process and
-int8/fp32. Timings swing with machine load: compare the ratios of one run, not absolute numbers
-across runs.
+torch fp32 and bf16 paths, ONNX fp32, plain ONNX int8, int8 with close calls rechecked in fp32,
+and the runtime the artifact serves; the compute limit (FLOPs per sentence from the real token
+counts, achieved GFLOP/s, the cores' fp32 peak from their flags); then HTTP sentences/s with
+p50/p99 latency at concurrency 1, 4 and 16 (one sentence a request), 16 with 8 sentences a
+request, and 8 concurrent ``/classify_document`` requests of a seed document, against a real
+``bentoml serve``, and the ratios: served / torch fp32, served / ONNX fp32, HTTP / in-process.
+Timings swing with machine load: compare the ratios of one run, not absolute numbers across runs.
 
 ``--soak SECONDS`` runs a bounded load test instead (127.0.0.1 only): ``--concurrency`` clients for
 that long, counting errors and sampling the server's resident memory (all its processes) every
@@ -237,11 +237,12 @@ def http_documents(url: str, text: str, concurrency: int, seconds: float) -> dic
     }
 
 
-def serve(tag: str, runtime: str) -> tuple[str, subprocess.Popen[bytes], Path]:
-    """Start a real server of ``tag`` on a free local port and wait until it is ready."""
+def serve(tag: str, runtime: str | None) -> tuple[str, subprocess.Popen[bytes], Path]:
+    """Start a real server of ``tag`` (on ``runtime``, else the artifact's) and wait for it."""
     port = free_port()
     log = Path(tempfile.mkdtemp()) / "server.log"
-    proc = start_server(port, log, STANCE_MODEL=tag, STANCE_RUNTIME=runtime)
+    env = {"STANCE_MODEL": tag} | ({"STANCE_RUNTIME": runtime} if runtime else {})
+    proc = start_server(port, log, **env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc, log)
@@ -282,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=512, help="sentences for in-process timing")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each HTTP level")
     parser.add_argument(
-        "--runtime", default="onnx-int8", help="runtime the server uses (torch, onnx-fp32, ...)"
+        "--runtime",
+        default=None,
+        help="runtime the server uses (default: the artifact's; torch, torch-bf16, onnx-int8, ...)",
     )
     parser.add_argument(
         "--soak", type=float, default=None, metavar="SECONDS", help="run a load test this long"
@@ -307,19 +310,23 @@ def main(argv: list[str] | None = None) -> int:
     from model.onnx_runtime import OnnxClassifier
 
     fp32 = load_classifier(folder, runtime="torch")
+    served = load_classifier(folder, runtime=args.runtime)
     cascade = OnnxClassifier(folder, "onnx-int8")  # with the artifact's recheck margin
+    result["served_runtime"] = getattr(served, "runtime", "torch")
     result["recheck_margin"] = cascade.recheck_margin
     result["in_process"] = {
         "hf_pipeline_batch1": hf_pipeline(base_encoder(fp32), texts[:128], targets[:128]),
         "hf_pipeline_batch32": hf_pipeline(base_encoder(fp32), texts, targets, batch_size=32),
         "torch_fp32": in_process(fp32, texts, targets),
+        "torch_bf16": in_process(load_classifier(folder, runtime="torch-bf16"), texts, targets),
         "onnx_fp32": in_process(OnnxClassifier(folder, "onnx-fp32"), texts, targets),
         "onnx_int8_plain": in_process(
             OnnxClassifier(folder, "onnx-int8", recheck_margin=0.0), texts, targets
         ),
-        "onnx_int8": in_process(cascade, texts, targets),
+        "onnx_int8_cascade": in_process(cascade, texts, targets),
+        "served": in_process(served, texts, targets),
     }
-    result["rechecked_share"] = cascade.items_rechecked / max(1, cascade.items_seen)
+    result["cascade_rechecked_share"] = cascade.items_rechecked / max(1, cascade.items_seen)
     flops = flops_per_sentence(cascade, texts, targets)
     peak, basis = cpu_peak_gflops()
     result["compute"] = {
@@ -335,15 +342,15 @@ def main(argv: list[str] | None = None) -> int:
 
     document = (ROOT / "seeds" / "002_9277c9cbf569add1.txt").read_text(encoding="utf-8")
     doc_sentences = [span.text for span in split_sentences(document)]
-    doc_targets = [cascade.config.default_target] * len(doc_sentences)
-    cascade.predict_proba(doc_sentences, doc_targets)  # warm
+    doc_targets = [served.config.default_target] * len(doc_sentences)
+    served.predict_proba(doc_sentences, doc_targets)  # warm
     start = time.perf_counter()
     for _ in range(8):
-        cascade.predict_proba(doc_sentences, doc_targets)
-    result["in_process"]["onnx_int8_documents"] = (
+        served.predict_proba(doc_sentences, doc_targets)
+    result["in_process"]["served_documents"] = (
         8 * len(doc_sentences) / (time.perf_counter() - start)
     )
-    del fp32, cascade  # the server gets the cores and the memory
+    del fp32, served, cascade  # the server gets the cores and the memory
     url, proc, _ = serve(tag, args.runtime)
     try:
         http_load(url, texts, targets[0], 4, 3)  # warm-up
@@ -357,15 +364,17 @@ def main(argv: list[str] | None = None) -> int:
     ip = result["in_process"]
     by_level = {(h["concurrency"], h["sentences_per_request"]): h for h in result["http"]}
     result["ratios"] = {
-        "int8_over_fp32": ip["onnx_int8"] / ip["torch_fp32"],
-        "int8_plain_over_fp32": ip["onnx_int8_plain"] / ip["torch_fp32"],
-        "int8_over_hf_pipeline": ip["onnx_int8"] / ip["hf_pipeline_batch1"],
-        "int8_over_hf_pipeline_batch32": ip["onnx_int8"] / ip["hf_pipeline_batch32"],
-        "int8_over_onnx_fp32": ip["onnx_int8"] / ip["onnx_fp32"],
-        "http_c16_over_in_process_int8": by_level[16, 1]["sentences_per_s"] / ip["onnx_int8"],
-        "http_c16x8_over_in_process_int8": by_level[16, 8]["sentences_per_s"] / ip["onnx_int8"],
+        "served_over_torch_fp32": ip["served"] / ip["torch_fp32"],
+        "served_over_onnx_fp32": ip["served"] / ip["onnx_fp32"],
+        "served_over_hf_pipeline": ip["served"] / ip["hf_pipeline_batch1"],
+        "served_over_hf_pipeline_batch32": ip["served"] / ip["hf_pipeline_batch32"],
+        "bf16_over_torch_fp32": ip["torch_bf16"] / ip["torch_fp32"],
+        "int8_plain_over_torch_fp32": ip["onnx_int8_plain"] / ip["torch_fp32"],
+        "int8_cascade_over_torch_fp32": ip["onnx_int8_cascade"] / ip["torch_fp32"],
+        "http_c16_over_in_process": by_level[16, 1]["sentences_per_s"] / ip["served"],
+        "http_c16x8_over_in_process": by_level[16, 8]["sentences_per_s"] / ip["served"],
         "http_documents_c8_over_in_process": result["http_documents"]["sentences_per_s"]
-        / ip["onnx_int8_documents"],
+        / ip["served_documents"],
     }
     print(json.dumps(result, indent=2))
     return 0

@@ -11,6 +11,7 @@ import os
 import sys
 
 from cli.common import PROJECT_ROOT, add_model_args
+from model.artifact import RUNTIME_CHOICES
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument(
         "--runtime",
-        choices=("torch", "onnx-fp32", "onnx-int8"),
+        choices=RUNTIME_CHOICES,
         default=None,
         help="override the runtime the model was stored with",
     )

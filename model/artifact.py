@@ -10,6 +10,7 @@ tokenizer and ONNX graphs, and, once evaluated, ``metrics.json`` and ``MODEL_CAR
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,9 +24,12 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "MODEL_CARD.md"
 BACKENDS = ("transformer", "baseline")
-RUNTIME_CHOICES = ("torch", "onnx-fp32", "onnx-int8")
-Runtime = Literal["torch", "onnx-fp32", "onnx-int8"]
+RUNTIME_CHOICES = ("torch", "torch-bf16", "onnx-fp32", "onnx-int8")
+Runtime = Literal["torch", "torch-bf16", "onnx-fp32", "onnx-int8"]
+TORCH_RUNTIMES = ("torch", "torch-bf16")
 TRAIN_HINT = "train one with `stance train --config configs/us_sanctions.yaml`"
+
+logger = logging.getLogger(__name__)
 
 
 class ArtifactConfig(BaseModel):
@@ -48,6 +52,9 @@ class ArtifactConfig(BaseModel):
     data_hash: str = ""
     temperatures: Temperatures = Field(default_factory=Temperatures)
     runtime: Runtime = "torch"
+    # The runtimes that passed the parity gate at training, fastest first there: where the chosen
+    # one does not run natively (bf16 on a CPU without AMX or AVX-512 BF16), the next one serves.
+    runtime_order: list[Runtime] = Field(default_factory=list)
     recheck_margin: float = Field(default=0.0, ge=0, le=1)
     baseline_c: dict[str, float] = Field(default_factory=dict)
     run_config: dict[str, Any] = Field(default_factory=dict)
@@ -114,10 +121,23 @@ ONNX_FILES = {"onnx-fp32": ("model.onnx",), "onnx-int8": ("model.int8.onnx", "mo
 
 
 def served_runtime(config: ArtifactConfig, runtime: str | None) -> str:
-    """The runtime to load: ``runtime`` when given, else the artifact's own choice."""
+    """The runtime to load: ``runtime`` when given, else the artifact's own choice.
+
+    The artifact's bf16 choice gives way, on a CPU that only emulates bf16, to the next runtime
+    that passed parity at training (``runtime_order``), else torch fp32. Asked for by name, bf16
+    runs anyway, with a warning.
+    """
     chosen = runtime or config.runtime
     if chosen not in RUNTIME_CHOICES:
         raise ValueError(f"unknown runtime {chosen!r}: expected one of {list(RUNTIME_CHOICES)}")
+    from model.hardware import native_bf16
+
+    if chosen == "torch-bf16" and not native_bf16():
+        if runtime is not None:
+            logger.warning("this CPU has no native bf16 (AMX or AVX-512 BF16): bf16 runs slowly")
+            return chosen
+        chosen = next((r for r in config.runtime_order if r != "torch-bf16"), "torch")
+        logger.info("this CPU has no native bf16: serving %s, the next runtime that passed", chosen)
     return chosen
 
 
@@ -130,7 +150,7 @@ def served_files(config: ArtifactConfig, runtime: str | None = None) -> tuple[st
     if config.backend == "baseline":
         return (CONFIG_FILE, *REQUIRED_FILES["baseline"])
     chosen = served_runtime(config, runtime)
-    if chosen == "torch":
+    if chosen in TORCH_RUNTIMES:
         return (CONFIG_FILE, *REQUIRED_FILES["transformer"])
     return (CONFIG_FILE, "tokenizer", *ONNX_FILES[chosen])
 
@@ -172,21 +192,26 @@ def load_classifier(
 ) -> Classifier:
     """Load the artifact at ``directory`` as a Classifier of the backend it names.
 
-    For the transformer, ``runtime`` (else the artifact's own choice) picks torch or ONNX Runtime;
-    ``recheck_margin`` overrides the int8 cascade's stored margin and ``threads`` caps the
-    intra-op threads of ONNX Runtime.
+    For the transformer, ``runtime`` (else the artifact's own choice, see ``served_runtime``)
+    picks torch (fp32 or bf16) or ONNX Runtime; ``recheck_margin`` overrides the int8 cascade's
+    stored margin and ``threads`` caps the intra-op threads.
     """
     directory = Path(directory)
     config = ArtifactConfig.read(directory)
     if config.backend == "transformer":
         chosen = served_runtime(config, runtime)
-        if chosen != "torch":
+        if chosen not in TORCH_RUNTIMES:
             from model.onnx_runtime import OnnxClassifier
 
             return OnnxClassifier(directory, chosen, recheck_margin=recheck_margin, threads=threads)
+        import torch
+
         from model.transformer import TransformerClassifier
 
-        return TransformerClassifier.load(directory)
+        if threads:
+            torch.set_num_threads(threads)
+        dtype = torch.bfloat16 if chosen == "torch-bf16" else torch.float32
+        return TransformerClassifier.load(directory, dtype=dtype)
     from model.baseline import BaselineClassifier
 
     return BaselineClassifier.load(directory)

@@ -61,6 +61,9 @@ class Serving(_Model):
     recheck_margins_tried: list[dict[str, float]] = Field(default_factory=list)
     parity: dict[str, dict[str, float]] = Field(default_factory=dict)
     parity_passed: bool | None = None
+    # Every runtime checked: its parity with torch fp32, whether it passed, and (``auto``) its
+    # sentences/s on validation items on the training machine.
+    runtimes: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class RunMetrics(_Model):

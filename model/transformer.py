@@ -4,11 +4,16 @@ The input is the pair (target, sentence [+ context]) laid out by ``model.encodin
 reads the target before the sentence and stance can depend on it; sentiment shares the same pass.
 Pooling is the attention-masked mean of the last hidden states, as all-MiniLM-L6-v2 was trained
 with (sentence-transformers).
+
+Loaded in bf16 (runtime ``torch-bf16``) the same weights run on the CPU's bf16 matrix units (Intel
+AMX); the heads' logits come back as fp32, and training's parity gate decides whether that copy
+agrees with fp32 closely enough to serve.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,8 +98,13 @@ class TransformerClassifier(CalibratedMixin):
         config: ArtifactConfig,
         device: str = "cpu",
         batch_size: int = 32,
+        dtype: torch.dtype = torch.float32,
+        directory: Path | None = None,
     ) -> None:
-        self.model = model.to(device).eval()
+        self.model = model.to(device=device, dtype=dtype).eval()
+        self.dtype = dtype
+        self.runtime = "torch-bf16" if dtype == torch.bfloat16 else "torch"
+        self.directory = directory  # the artifact a reduced-precision copy was loaded from
         self.tokenizer = tokenizer
         self.config = config
         self.pairs = PairEncoder(
@@ -129,10 +139,21 @@ class TransformerClassifier(CalibratedMixin):
         return {"stance": stance, "sentiment": sentiment}
 
     def save(self, directory: Path) -> None:
-        """Write weights (safetensors), encoder config, tokenizer and config.json."""
+        """Write weights (safetensors), encoder config, tokenizer and config.json.
+
+        A reduced-precision copy saves the fp32 artifact it was loaded from (weights rounded to
+        bf16 are never written back), with its current config.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.temperatures = self.temperatures
+        if self.dtype != torch.float32:
+            if self.directory is None:
+                raise ValueError("a bf16 copy without its fp32 artifact can't be saved")
+            if directory.resolve() != self.directory.resolve():
+                shutil.copytree(self.directory, directory, dirs_exist_ok=True)
+            self.config.write(directory)
+            return
         self.config.write(directory)
         state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
         save_file(state, str(directory / WEIGHTS_FILE))
@@ -142,8 +163,10 @@ class TransformerClassifier(CalibratedMixin):
         self.tokenizer.save_pretrained(str(directory / TOKENIZER_DIR))
 
     @classmethod
-    def load(cls, directory: Path, device: str = "cpu") -> TransformerClassifier:
-        """Read an artifact written by ``save``."""
+    def load(
+        cls, directory: Path, device: str = "cpu", dtype: torch.dtype = torch.float32
+    ) -> TransformerClassifier:
+        """Read an artifact written by ``save``; ``dtype`` bf16 gives the ``torch-bf16`` copy."""
         directory = Path(directory)
         config = ArtifactConfig.read(directory)
         weights = directory / WEIGHTS_FILE
@@ -160,4 +183,4 @@ class TransformerClassifier(CalibratedMixin):
         except Exception as exc:  # safetensors raises several types for a damaged file
             raise ValueError(f"corrupt transformer weights {weights}: {exc}") from exc
         tokenizer = AutoTokenizer.from_pretrained(str(directory / TOKENIZER_DIR))
-        return cls(model, tokenizer, config, device=device)
+        return cls(model, tokenizer, config, device=device, dtype=dtype, directory=directory)

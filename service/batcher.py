@@ -2,8 +2,9 @@
 
 Requests that arrive while the model is busy are answered together in its next forward pass; a
 request that finds the model idle is run at once, so a single client never waits for a batch to
-fill. One batch runs at a time, in a worker thread, so the event loop keeps accepting requests.
-``on_batch`` (if given) is told each batch's size and how long its oldest request waited.
+fill. One batch runs at a time, in a worker thread (``executor``, else the loop's default), so
+the event loop keeps accepting requests. ``on_batch`` (if given) is told each batch's size and how
+long its oldest request waited.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,11 +28,16 @@ class MicroBatcher:
     """Queue (texts, targets, contexts) jobs and run them through ``fn`` in merged batches."""
 
     def __init__(
-        self, fn: BatchFn, max_items: int = 64, on_batch: BatchObserver | None = None
+        self,
+        fn: BatchFn,
+        max_items: int = 64,
+        on_batch: BatchObserver | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.fn = fn
         self.max_items = max_items
         self.on_batch = on_batch
+        self.executor = executor
         self.queue: asyncio.Queue[Job] | None = None
         self.worker: asyncio.Task[None] | None = None
 
@@ -57,7 +64,7 @@ class MicroBatcher:
             if self.on_batch is not None:
                 self.on_batch(len(texts), time.perf_counter() - jobs[0][4])
             try:
-                rows = await loop.run_in_executor(None, self.fn, texts, targets, contexts)
+                rows = await loop.run_in_executor(self.executor, self.fn, texts, targets, contexts)
             except Exception as exc:  # hand the failure to every waiting request
                 for job in jobs:
                     if not job[3].done():

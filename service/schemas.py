@@ -199,7 +199,7 @@ class InfoResponse(IODescriptor):
 
     model: str
     backend: str
-    runtime: str = Field(description="torch, onnx-fp32, onnx-int8 or scikit-learn")
+    runtime: str = Field(description="torch, torch-bf16, onnx-fp32, onnx-int8 or scikit-learn")
     default_target: str = Field(description="the target used when a request names none")
     labels: dict[str, list[str]]
     temperatures: dict[str, float | bool]

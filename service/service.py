@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -129,6 +130,9 @@ def rows_to_probs(rows: np.ndarray) -> TaskProbabilities:
     traffic={"timeout": 120, "max_concurrency": 256},
     workers=1,
     logging={"access": {"enabled": SETTINGS.access_log}},
+    # OpenTelemetry's middleware cost about 0.5 ms of the event loop a request: the API routes
+    # skip it unless STANCE_TRACING=1 (for a configured trace exporter).
+    tracing={} if SETTINGS.tracing else {"excluded_urls": "classify,infer,info"},
 )
 class StanceService:
     """Stance toward a free-text sanctions target, and sentence sentiment."""
@@ -138,13 +142,20 @@ class StanceService:
 
     def __init__(self) -> None:
         folder, self.tag = resolve_model(SETTINGS.model, SETTINGS.backend)
-        self.classifier: Classifier = load_classifier(
-            folder, SETTINGS.runtime, SETTINGS.recheck_margin, SETTINGS.threads
-        )
+        # One thread loads the model and runs every forward pass. torch ran a sentence at half
+        # speed in a thread other than the one that loaded the model (its OpenMP threads then
+        # contend with the loader's), so both happen here.
+        self.model_thread = ThreadPoolExecutor(1, thread_name_prefix="stance-model")
+        self.classifier: Classifier = self.model_thread.submit(
+            load_classifier, folder, SETTINGS.runtime, SETTINGS.recheck_margin, SETTINGS.threads
+        ).result()
         self.metrics = self.stored_metrics(folder)
         self.default_target = self.classifier.config.default_target
         self.batcher = MicroBatcher(
-            self._rows, max_items=SETTINGS.batch_size, on_batch=observe_batch
+            self._rows,
+            max_items=SETTINGS.batch_size,
+            on_batch=observe_batch,
+            executor=self.model_thread,
         )
         _LOADED[:] = [self]
         logger.info("loaded %s (%s, %s)", self.tag, SETTINGS.backend, self.runtime)
@@ -163,7 +174,7 @@ class StanceService:
 
     @property
     def runtime(self) -> str:
-        """What computes the forward pass: torch, onnx-fp32, onnx-int8, or scikit-learn."""
+        """What runs the forward pass: torch, torch-bf16, onnx-fp32, onnx-int8 or scikit-learn."""
         if SETTINGS.backend == "baseline":
             return "scikit-learn"
         return str(getattr(self.classifier, "runtime", "torch"))
@@ -184,7 +195,9 @@ class StanceService:
             return []
         for i, pair in enumerate(pairs):
             check_pair(i, pair)
-        rows = self._rows([p[0] for p in pairs], [p[1] for p in pairs], [None] * len(pairs))
+        rows = self.model_thread.submit(
+            self._rows, [p[0] for p in pairs], [p[1] for p in pairs], [None] * len(pairs)
+        ).result()
         return rows[:, : 2 * N_STANCE].tolist()  # type: ignore[no-any-return]
 
     @bentoml.api(route="/classify", input_spec=ClassifyRequest, output_spec=ClassifyResponse)

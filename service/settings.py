@@ -4,11 +4,12 @@
 |---|---|---|
 | STANCE_MODEL | stance-classifier:latest | store tag, or an artifact folder to serve directly |
 | STANCE_BACKEND | transformer | transformer or baseline |
-| STANCE_RUNTIME | (the artifact's) | torch, onnx-fp32 or onnx-int8 |
+| STANCE_RUNTIME | (the artifact's) | torch, torch-bf16, onnx-fp32 or onnx-int8 |
 | STANCE_RECHECK_MARGIN | (the artifact's) | int8 cascade margin in [0, 1]; 0 serves plain int8 |
-| STANCE_THREADS | all cores | ONNX Runtime intra-op threads |
+| STANCE_THREADS | all cores | intra-op threads (torch and ONNX Runtime) |
 | STANCE_ORT_SPIN | 0 | 1 lets idle ONNX Runtime threads spin |
 | STANCE_ACCESS_LOG | 0 | 1 turns BentoML's access log on |
+| STANCE_TRACING | 0 | 1 traces the API routes too (OpenTelemetry, for a configured exporter) |
 | STANCE_BATCH_SIZE | 64 | most items one forward pass of the micro-batcher takes |
 
 Example:
@@ -34,11 +35,12 @@ class Settings(BaseModel):
 
     model: str = DEFAULT_TAG
     backend: Literal["transformer", "baseline"] = "transformer"
-    runtime: Literal["torch", "onnx-fp32", "onnx-int8"] | None = None
+    runtime: Literal["torch", "torch-bf16", "onnx-fp32", "onnx-int8"] | None = None
     recheck_margin: float | None = Field(default=None, ge=0, le=1)
     threads: int | None = Field(default=None, ge=1, le=256)
     ort_spin: bool = False
     access_log: bool = False
+    tracing: bool = False
     batch_size: int = Field(default=64, ge=1, le=1024)
 
 
@@ -50,7 +52,7 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         for name in Settings.model_fields
         if env.get(PREFIX + name.upper(), "") != ""
     }
-    for flag in ("ort_spin", "access_log"):
+    for flag in ("ort_spin", "access_log", "tracing"):
         if flag in raw:
             raw[flag] = raw[flag] == "1"  # type: ignore[assignment]
     try:

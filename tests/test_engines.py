@@ -150,7 +150,11 @@ def test_missing_artifact_fails_before_ray_starts(tiny_run, tmp_path, capsys, mo
     damaged = tmp_path / "damaged"
     shutil.copytree(Path(tiny_run["artifact_root"]) / "transformer", damaged)
     runtime = json.loads((damaged / "config.json").read_text())["runtime"]
-    weights = {"torch": "model.safetensors", "onnx-fp32": "model.onnx"}
+    weights = {
+        "torch": "model.safetensors",
+        "torch-bf16": "model.safetensors",
+        "onnx-fp32": "model.onnx",
+    }
     (damaged / weights.get(runtime, "model.int8.onnx")).unlink()
     argv = ["predict", "--engine", "ray", "--input", str(src), "--model", str(damaged)]
     assert main(argv) == 2

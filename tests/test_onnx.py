@@ -8,10 +8,19 @@ import numpy as np
 import pytest
 
 from model import load_classifier
-from model.artifact import ArtifactConfig
+from model.artifact import ArtifactConfig, served_runtime
+from model.hardware import cpu_flags
 from model.onnx_runtime import OnnxClassifier, top_two_margin
+from training.config import ServingConfig
 from training.data import Example
-from training.export import RECHECK_MARGINS, choose_recheck_margin, export_onnx, parity
+from training.export import (
+    RECHECK_MARGINS,
+    candidates,
+    choose_recheck_margin,
+    choose_runtime,
+    export_onnx,
+    parity,
+)
 
 TEXTS = ["Sanctions on Iran are illegal.", "The embargo must stay in place until it complies.", "x"]
 TARGETS = ["US sanctions on Iran", "UN sanctions on Iraq", "US sanctions"]
@@ -75,7 +84,10 @@ def test_parity_report_has_both_tasks(exported):
 def test_runtime_errors_are_clear(exported, tmp_path):
     with pytest.raises(
         ValueError,
-        match=r"unknown runtime 'tpu': expected one of \['torch', 'onnx-fp32', 'onnx-int8'\]",
+        match=re.escape(
+            "unknown runtime 'tpu': expected one of "
+            "['torch', 'torch-bf16', 'onnx-fp32', 'onnx-int8']"
+        ),
     ):
         load_classifier(exported, runtime="tpu")
     bare = tmp_path / "t"
@@ -85,19 +97,86 @@ def test_runtime_errors_are_clear(exported, tmp_path):
         OnnxClassifier(bare, "onnx-int8")
 
 
-def test_training_serves_int8_exactly_when_its_parity_passes(tiny_run):
+def test_training_serves_the_fastest_runtime_that_passes_parity(tiny_run):
     serving = tiny_run["metrics"].serving
     stored = ArtifactConfig.read(Path(tiny_run["artifact_root"]) / "transformer")
-    assert serving.candidate == "onnx-int8"
-    assert serving.recheck_margin in RECHECK_MARGINS
-    assert stored.runtime == serving.runtime and stored.recheck_margin == serving.recheck_margin
-    passes = all(
-        c["agreement"] >= 0.99 and c["f1_drop_points"] <= 0.5 for c in serving.parity.values()
+    assert serving.candidate == "auto"
+    assert set(serving.runtimes) == {*candidates("auto"), "torch"}
+    for name, r in serving.runtimes.items():
+        if name != "torch":
+            assert r["passed"] == all(
+                c["agreement"] >= 0.99 and c["f1_drop_points"] <= 0.5 for c in r["parity"].values()
+            )
+    timed = {n: r["sentences_per_s"] for n, r in serving.runtimes.items() if r["passed"]}
+    assert "torch" in timed and all(v > 0 for v in timed.values())
+    assert serving.runtime == max(timed, key=timed.__getitem__)
+    assert stored.runtime == serving.runtime
+    assert stored.runtime_order == sorted(timed, key=lambda n: -timed[n])
+    if "onnx-int8" in serving.runtimes:
+        assert serving.recheck_margin in RECHECK_MARGINS
+        assert stored.recheck_margin == serving.recheck_margin
+
+
+def test_a_named_runtime_is_served_when_it_passes_else_onnx_fp32(exported, tmp_path, monkeypatch):
+    import training.export
+
+    folder = tmp_path / "named"
+    shutil.copytree(exported, folder)
+    loose = ServingConfig(runtime="onnx-int8", min_agreement=0.0, max_f1_drop_points=100)
+    chosen = choose_runtime(folder, EXAMPLES, EXAMPLES, loose)
+    assert chosen["runtime"] == "onnx-int8" and chosen["parity_passed"]
+    assert list(chosen["runtimes"]) == ["onnx-int8"]  # the named one passed: nothing else tried
+    monkeypatch.setattr(training.export, "passes", lambda checks, serving: False)
+    chosen = choose_runtime(folder, EXAMPLES, EXAMPLES, ServingConfig(runtime="torch-bf16"))
+    assert list(chosen["runtimes"]) == ["torch-bf16", "onnx-fp32"]
+    assert chosen["runtime"] == "torch" and chosen["parity_passed"] is False
+    assert ArtifactConfig.read(folder).runtime == "torch"
+
+
+def test_bf16_runtime_stays_close_to_fp32(exported):
+    fp32 = load_classifier(exported, runtime="torch")
+    bf16 = load_classifier(exported, runtime="torch-bf16")
+    assert bf16.runtime == "torch-bf16" and fp32.runtime == "torch"
+    a, b = fp32.predict_proba(TEXTS, TARGETS), bf16.predict_proba(TEXTS, TARGETS)
+    assert b.stance.dtype == np.float64
+    np.testing.assert_allclose(b.stance.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose(a.stance, b.stance, atol=0.03)
+    np.testing.assert_allclose(a.sentiment, b.sentiment, atol=0.03)
+    assert np.abs(a.stance - b.stance).max() > 0  # it really ran in bf16
+
+
+def test_a_bf16_copy_saves_the_fp32_weights(exported, tmp_path):
+    from safetensors.numpy import load_file
+
+    bf16 = load_classifier(exported, runtime="torch-bf16")
+    bf16.temperatures.stance = 1.7
+    bf16.save(tmp_path / "copy")
+    original = load_file(str(exported / "model.safetensors"))
+    saved = load_file(str(tmp_path / "copy" / "model.safetensors"))
+    assert all(saved[k].dtype == np.float32 for k in saved)
+    assert all(np.array_equal(original[k], saved[k]) for k in original)
+    assert ArtifactConfig.read(tmp_path / "copy").temperatures.stance == 1.7
+
+
+def test_bf16_gives_way_where_the_cpu_only_emulates_it(exported, monkeypatch):
+    import model.hardware
+
+    config = ArtifactConfig.read(exported).model_copy(
+        update={"runtime": "torch-bf16", "runtime_order": ["torch-bf16", "onnx-int8", "torch"]}
     )
-    assert serving.parity_passed == passes
-    assert (serving.runtime == "onnx-int8") == passes
-    if not passes:  # exact fp32 ONNX is the fallback
-        assert serving.runtime == "onnx-fp32"
+    monkeypatch.setattr(model.hardware, "native_bf16", lambda: False)
+    assert served_runtime(config, None) == "onnx-int8"
+    assert served_runtime(config, "torch-bf16") == "torch-bf16"  # asked for by name: runs anyway
+    assert served_runtime(config.model_copy(update={"runtime_order": []}), None) == "torch"
+    monkeypatch.setattr(model.hardware, "native_bf16", lambda: True)
+    assert served_runtime(config, None) == "torch-bf16"
+
+
+def test_cpu_flags_read_the_first_processor(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f amx_bf16\n\nflags\t: sse\n")
+    assert cpu_flags(info) == {"fpu", "avx512f", "amx_bf16"}
+    assert cpu_flags(tmp_path / "missing") == frozenset()
 
 
 def test_recheck_margin_one_gives_fp32_answers(exported):

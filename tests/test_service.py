@@ -326,7 +326,11 @@ def test_get_info_answers_what_post_info_does(server, real_model_tag):
     assert got.status_code == 200, got.text
     posted = httpx.post(f"{server}/info", json={}, timeout=30).json()
     assert got.json() == posted
-    assert posted["runtime"] in ("torch", "onnx-fp32", "onnx-int8")
+    from model.artifact import ArtifactConfig, served_runtime
+    from service.store import resolve_model
+
+    config = ArtifactConfig.read(resolve_model(real_model_tag, "transformer")[0])
+    assert posted["runtime"] == served_runtime(config, None)  # the one training chose to serve
 
 
 def test_openapi_fuzz_gets_no_server_error(server, tmp_path):

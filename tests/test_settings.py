@@ -11,12 +11,14 @@ def test_defaults_and_every_variable_is_read():
     assert (s.model, s.backend, s.runtime, s.batch_size) == (
         "stance-classifier:latest", "transformer", None, 64,
     )  # fmt: skip
+    assert not s.tracing
     s = read_settings({"STANCE_BACKEND": "baseline", "STANCE_RUNTIME": "onnx-fp32",
                        "STANCE_RECHECK_MARGIN": "0.2", "STANCE_THREADS": "2",
-                       "STANCE_ORT_SPIN": "1", "STANCE_ACCESS_LOG": "0"})  # fmt: skip
-    assert (s.backend, s.runtime, s.recheck_margin, s.threads, s.ort_spin, s.access_log) == (
-        "baseline", "onnx-fp32", 0.2, 2, True, False,
-    )  # fmt: skip
+                       "STANCE_ORT_SPIN": "1", "STANCE_ACCESS_LOG": "0",
+                       "STANCE_TRACING": "1"})  # fmt: skip
+    assert (s.backend, s.runtime, s.recheck_margin, s.threads, s.ort_spin, s.access_log,
+            s.tracing) == ("baseline", "onnx-fp32", 0.2, 2, True, False, True)  # fmt: skip
+    assert read_settings({"STANCE_RUNTIME": "torch-bf16"}).runtime == "torch-bf16"
 
 
 @pytest.mark.parametrize(

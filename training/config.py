@@ -107,11 +107,15 @@ class TransformerConfig(_Strict):
 
 
 class ServingConfig(_Strict):
-    """How the transformer is served: torch, or ONNX Runtime fp32/int8 (exported at training)."""
+    """How the transformer is served: torch fp32 or bf16, or ONNX Runtime fp32/int8.
 
-    runtime: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-int8"
-    # int8 must agree with fp32 on this share of test items and stay within this many macro-F1
-    # points, or the artifact falls back to torch.
+    ``auto`` checks every runtime this machine runs natively against torch fp32 and serves the
+    fastest that passes; a named runtime is served if it passes, else ONNX fp32, else torch.
+    """
+
+    runtime: Literal["auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8"] = "auto"
+    # A runtime must agree with torch fp32 on this share of test items and stay within this many
+    # macro-F1 points to be served.
     min_agreement: float = Field(default=0.99, ge=0, le=1)
     max_f1_drop_points: float = Field(default=0.5, ge=0)
 

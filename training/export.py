@@ -1,7 +1,8 @@
-"""Export the transformer artifact to ONNX and quantise it to int8 (ONNX Runtime dynamic).
+"""Export the transformer artifact to ONNX, quantise it to int8, and choose the runtime to serve.
 
-Also the int8 parity check against torch fp32, and the choice of the int8 recheck margin (see
-``model.onnx_runtime``) on validation items.
+The parity check of a runtime against torch fp32, the choice of the int8 recheck margin (see
+``model.onnx_runtime``) on validation items, and ``choose_runtime``: the fastest runtime that
+passes parity, timed on this machine.
 
 Example:
     stance export --model stance-classifier:latest
@@ -10,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.artifact import ArtifactConfig
+from model.artifact import ArtifactConfig, load_classifier
+from model.hardware import native_bf16
 from model.labels import TASKS
 from model.onnx_runtime import RUNTIMES, OnnxClassifier, top_two_margin
 from model.transformer import TransformerClassifier
@@ -26,6 +29,7 @@ from training.data import Example
 
 # Candidate recheck margins, smallest first: the first that reaches the parity target wins.
 RECHECK_MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+SPEED_ITEMS = 256  # validation items each runtime is timed on
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +133,8 @@ def parity(
     )
     gold = {t: [labels.index(getattr(e, t)) for e in examples] for t, labels in TASKS.items()}
     reference = TransformerClassifier.load(directory).predict_proba(*items)
-    onnx = OnnxClassifier(directory, runtime)
-    candidate = onnx.predict_proba(*items)
+    clf = load_classifier(directory, runtime)
+    candidate = clf.predict_proba(*items)
     out: dict[str, dict[str, float]] = {}
     for task in ("stance", "sentiment"):
         a = reference.for_task(task).argmax(axis=1)
@@ -142,7 +146,7 @@ def parity(
             "macro_f1_fp32": fa,
             "macro_f1_candidate": fb,
             "f1_drop_points": round(100 * (fa - fb), 3),
-            "rechecked_share": onnx.items_rechecked / max(1, onnx.items_seen),
+            "rechecked_share": getattr(clf, "items_rechecked", 0) / max(1, len(examples)),
         }
     return out
 
@@ -181,43 +185,92 @@ def choose_recheck_margin(
     return RECHECK_MARGINS[-1], tried
 
 
+def speed(directory: Path, runtime: str, examples: list[Example], n: int = SPEED_ITEMS) -> float:
+    """Sentences per second of ``runtime`` on the first ``n`` items: the best of two passes."""
+    clf = load_classifier(directory, runtime)
+    sample = examples[:n]
+    texts, targets, contexts = (
+        [e.text for e in sample],
+        [e.target for e in sample],
+        [e.context for e in sample],
+    )
+    clf.predict_proba(texts[:32], targets[:32], contexts[:32])  # warm-up
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        clf.predict_proba(texts, targets, contexts)
+        best = min(best, time.perf_counter() - start)
+    return len(sample) / best
+
+
+def candidates(wanted: str) -> list[str]:
+    """The runtimes ``choose_runtime`` checks, in order, for a configured ``runtime``."""
+    if wanted == "auto":
+        return [*(["torch-bf16"] if native_bf16() else []), "onnx-int8", "onnx-fp32"]
+    return list(dict.fromkeys([wanted, "onnx-fp32"]))
+
+
+def passes(checks: dict[str, dict[str, float]], serving: ServingConfig) -> bool:
+    """Whether every task's parity check is within the configured limits."""
+    return all(
+        c["agreement"] >= serving.min_agreement
+        and c["f1_drop_points"] <= serving.max_f1_drop_points
+        for c in checks.values()
+    )
+
+
 def choose_runtime(
     directory: Path, validation: list[Example], test: list[Example], serving: ServingConfig
 ) -> dict[str, Any]:
-    """Export ONNX, check parity with torch fp32 on the test split, record the runtime to serve.
+    """Check runtimes against torch fp32 on the test split and record the one to serve.
 
-    For int8 the recheck margin (close calls recomputed in fp32) is chosen on validation first.
-    A runtime that fails the parity gate falls back to ONNX fp32, then torch; the report says
-    so. The choice is written into the artifact's config.json, once.
+    ``auto``: every runtime this machine runs natively (``candidates``) is checked, those that
+    pass and torch fp32 are timed on validation items, and the fastest is served. A named runtime
+    is served when it passes, else ONNX fp32 when that passes, else torch. For int8 the recheck
+    margin (close calls recomputed in fp32) is chosen on validation first. The choice, and the
+    passing runtimes fastest first (the fallbacks where bf16 is not native), go into the
+    artifact's config.json.
     """
     wanted = serving.runtime
     if wanted == "torch":
         return {"runtime": "torch"}
-    export_onnx(directory)
+    tried = candidates(wanted)
+    if any(r.startswith("onnx") for r in tried):
+        export_onnx(directory)
     artifact = ArtifactConfig.read(directory)
     out: dict[str, Any] = {"candidate": wanted}
-    if wanted == "onnx-int8":
+    if "onnx-int8" in tried:
         # A quarter of the allowed disagreement on validation: a margin that only just reaches the
         # target on ~500 validation items often misses it, or the F1 limit, on the test split.
         target = 1 - (1 - serving.min_agreement) / 4
-        margin, tried = choose_recheck_margin(directory, validation, target)
+        margin, margins = choose_recheck_margin(directory, validation, target)
         artifact.recheck_margin = margin
         artifact.write(directory)
-        out |= {"recheck_margin": margin, "recheck_margins_tried": tried}
-    runtime = "torch"
-    for candidate in dict.fromkeys([wanted, "onnx-fp32"]):
+        out |= {"recheck_margin": margin, "recheck_margins_tried": margins}
+    runtimes: dict[str, dict[str, Any]] = {}
+    for candidate in tried:
         checks = parity(directory, test, candidate)
-        passed = all(
-            c["agreement"] >= serving.min_agreement
-            and c["f1_drop_points"] <= serving.max_f1_drop_points
-            for c in checks.values()
-        )
-        out.setdefault("parity", checks)
-        out.setdefault("parity_passed", passed)
-        if passed:
-            runtime = candidate
+        runtimes[candidate] = {"parity": checks, "passed": passes(checks, serving)}
+        if not runtimes[candidate]["passed"]:
+            logger.warning("%s failed the parity gate %s", candidate, checks)
+        elif wanted != "auto":
             break
-        logger.warning("%s failed the parity gate %s", candidate, checks)
+    passing = [r for r, v in runtimes.items() if v["passed"]]
+    if wanted == "auto":
+        runtimes["torch"] = {"parity": {}, "passed": True}  # the reference itself
+        for r in [*passing, "torch"]:
+            runtimes[r]["sentences_per_s"] = round(speed(directory, r, validation), 1)
+        order = sorted([*passing, "torch"], key=lambda r: -runtimes[r]["sentences_per_s"])
+    else:
+        order = [*passing, "torch"]
+    runtime = order[0]
+    first = runtimes[runtime if wanted == "auto" else tried[0]]
     artifact.runtime = runtime  # type: ignore[assignment]
+    artifact.runtime_order = order  # type: ignore[assignment]
     artifact.write(directory)
-    return out | {"runtime": runtime}
+    return out | {
+        "runtime": runtime,
+        "parity": first["parity"],
+        "parity_passed": first["passed"],
+        "runtimes": runtimes,
+    }

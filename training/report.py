@@ -132,15 +132,15 @@ def results_markdown(m: RunMetrics) -> list[str]:
 
 
 def serving_markdown(m: RunMetrics) -> list[str]:
-    """The runtime the artifact serves, and the parity checks that chose it."""
+    """The runtime the artifact serves, and the parity checks (and timings) that chose it."""
     s = m.serving
-    if s is None or not s.parity:
+    if s is None or not (s.parity or s.runtimes):
         return []
     verdict = "passed" if s.parity_passed else f"failed: serving `{s.runtime}`"
     lines = [
         "## Serving runtime",
         "",
-        f"Served runtime: **{s.runtime}** (candidate `{s.candidate}`, parity gate on the test "
+        f"Served runtime: **{s.runtime}** (configured `{s.candidate}`, parity gate on the test "
         f"split {verdict}). The transformer figures above were measured on this runtime.",
     ]
     if s.recheck_margin is not None:
@@ -149,6 +149,32 @@ def serving_markdown(m: RunMetrics) -> list[str]:
             "top-two calibrated probabilities are closer than that run again in fp32."
         )
     lines.append("")
+    if s.runtimes:
+        lines += [
+            "Every runtime checked against torch fp32 on the test split (agreement of the labels, "
+            "macro-F1 drop in points), and sentences/s on validation items on the training "
+            "machine where timed:",
+            "",
+            "| runtime | stance agreement | sentiment agreement | stance drop | sentiment drop "
+            "| sentences/s | passed |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in s.runtimes.items():
+            p = r.get("parity", {})
+
+            def cell(task: str, key: str, fmt: str, p: dict[str, Any] = p) -> str:
+                return format(p[task][key], fmt) if task in p else "reference"
+
+            rate = r.get("sentences_per_s")
+            passed = "yes" if r.get("passed") else "no"
+            lines.append(
+                f"| {name} | {cell('stance', 'agreement', '.1%')} "
+                f"| {cell('sentiment', 'agreement', '.1%')} "
+                f"| {cell('stance', 'f1_drop_points', '+.2f')} "
+                f"| {cell('sentiment', 'f1_drop_points', '+.2f')} "
+                f"| {'' if rate is None else f'{rate:.0f}'} | {passed} |"
+            )
+        return lines + [""]
     for task, c in s.parity.items():
         lines.append(
             f"- {task}: agreement with torch fp32 {c['agreement']:.1%}, macro-F1 fp32 "
