@@ -2,9 +2,12 @@
 
 Requests that arrive while the model is busy are answered together in its next forward pass; a
 request that finds the model idle is run at once, so a single client never waits for a batch to
-fill. One batch runs at a time, in a worker thread (``executor``, else the loop's default), so
-the event loop keeps accepting requests. ``on_batch`` (if given) is told each batch's size and how
-long its oldest request waited.
+fill. Under load (requests already queued when a batch starts, or several in the last one) it
+waits up to ``linger`` seconds for more, so that clients answered by the last pass join this one
+instead of the next: with 16 clients of one sentence each, passes then hold about 16 sentences
+instead of alternating around 8. One batch runs at a time, in a worker thread (``executor``, else
+the loop's default), so the event loop keeps accepting requests. ``on_batch`` (if given) is told
+each batch's size and how long its oldest request waited.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ class MicroBatcher:
         max_items: int = 64,
         on_batch: BatchObserver | None = None,
         executor: Executor | None = None,
+        linger: float = 0.0,
     ) -> None:
         self.fn = fn
         self.max_items = max_items
+        self.linger = linger
         self.on_batch = on_batch
         self.executor = executor
         self.queue: asyncio.Queue[Job] | None = None
@@ -52,12 +57,23 @@ class MicroBatcher:
 
     async def _run(self, queue: asyncio.Queue[Job]) -> None:
         loop = asyncio.get_running_loop()
+        shared = False  # whether the last pass served more than one request
         while True:
             jobs = [await queue.get()]
+            # Others waiting, or several clients in the last pass: the model is the bottleneck.
+            loaded = shared or not queue.empty()
             size = len(jobs[0][0])
             while size < self.max_items and not queue.empty():
                 jobs.append(queue.get_nowait())
                 size += len(jobs[-1][0])
+            deadline = loop.time() + self.linger
+            while loaded and size < self.max_items and (wait := deadline - loop.time()) > 0:
+                try:
+                    jobs.append(await asyncio.wait_for(queue.get(), wait))
+                except TimeoutError:
+                    break
+                size += len(jobs[-1][0])
+            shared = len(jobs) > 1
             texts = [t for job in jobs for t in job[0]]
             targets = [t for job in jobs for t in job[1]]
             contexts = [c for job in jobs for c in job[2]]

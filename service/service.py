@@ -156,6 +156,7 @@ class StanceService:
             max_items=SETTINGS.batch_size,
             on_batch=observe_batch,
             executor=self.model_thread,
+            linger=SETTINGS.batch_wait_ms / 1000,
         )
         _LOADED[:] = [self]
         logger.info("loaded %s (%s, %s)", self.tag, SETTINGS.backend, self.runtime)

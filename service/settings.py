@@ -11,6 +11,7 @@
 | STANCE_ACCESS_LOG | 0 | 1 turns BentoML's access log on |
 | STANCE_TRACING | 0 | 1 traces the API routes too (OpenTelemetry, for a configured exporter) |
 | STANCE_BATCH_SIZE | 64 | most items one forward pass of the micro-batcher takes |
+| STANCE_BATCH_WAIT_MS | 2 | under load, how long a pass waits for more requests (0: never) |
 
 Example:
     STANCE_BACKEND=baseline bentoml serve service.service:StanceService
@@ -42,6 +43,7 @@ class Settings(BaseModel):
     access_log: bool = False
     tracing: bool = False
     batch_size: int = Field(default=64, ge=1, le=1024)
+    batch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
 
 
 def read_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -183,3 +184,47 @@ def test_classify_docs_gives_what_the_asgi_app_answers_on_the_seeds(asgi_client,
         )
         assert r.status_code == 200, r.text
         assert as_api_results(rows, str(path)) == r.json()["results"]
+
+
+def test_batcher_under_load_lingers_for_the_clients_it_just_answered():
+    """16 clients that resubmit at once: with a linger, passes hold them all; without, fewer."""
+
+    def batches(linger: float) -> list[int]:
+        calls: list[int] = []
+
+        def fn(texts, targets, contexts):
+            calls.append(len(texts))
+            time.sleep(0.01)  # a forward pass
+            return rows_of(texts, targets, contexts)
+
+        async def client(batcher: MicroBatcher, i: int) -> None:
+            for k in range(6):
+                await batcher.submit([f"s{i}"], ["t"], [None])
+                # The response travels and the next request comes back, some clients sooner.
+                await asyncio.sleep(0.0005 * ((i + k) % 5))
+
+        async def go() -> None:
+            batcher = MicroBatcher(fn, max_items=64, linger=linger)
+            await asyncio.gather(*(client(batcher, i) for i in range(16)))
+
+        asyncio.run(go())
+        assert sum(calls) == 96  # every sentence answered once
+        return calls
+
+    eager, lingering = batches(0.0), batches(0.005)
+    assert np.mean(lingering) > np.mean(eager)
+    assert max(lingering) <= 16 and np.median(lingering) == 16
+
+
+def test_a_lone_request_never_lingers():
+    def fn(texts, targets, contexts):
+        return rows_of(texts, targets, contexts)
+
+    async def go() -> float:
+        batcher = MicroBatcher(fn, linger=5.0)  # a wait this long would show
+        start = time.perf_counter()
+        for _ in range(3):
+            await batcher.submit(["a"], ["t"], [None])
+        return time.perf_counter() - start
+
+    assert asyncio.run(go()) < 1.0

@@ -19,6 +19,7 @@ def test_defaults_and_every_variable_is_read():
     assert (s.backend, s.runtime, s.recheck_margin, s.threads, s.ort_spin, s.access_log,
             s.tracing) == ("baseline", "onnx-fp32", 0.2, 2, True, False, True)  # fmt: skip
     assert read_settings({"STANCE_RUNTIME": "torch-bf16"}).runtime == "torch-bf16"
+    assert (s.batch_wait_ms, read_settings({"STANCE_BATCH_WAIT_MS": "0"}).batch_wait_ms) == (2, 0)
 
 
 @pytest.mark.parametrize(
