@@ -145,8 +145,9 @@ def serving_markdown(m: RunMetrics) -> list[str]:
     ]
     if s.recheck_margin is not None:
         lines.append(
-            f"int8 recheck margin {s.recheck_margin:.2f}, chosen on validation: items whose "
-            "top-two calibrated probabilities are closer than that run again in fp32."
+            f"The onnx-int8 cascade's recheck margin: {s.recheck_margin:.2f}, chosen on "
+            "validation (items whose top-two calibrated probabilities are closer than that run "
+            "again in fp32)."
         )
     lines.append("")
     if s.runtimes:
