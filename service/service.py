@@ -124,11 +124,12 @@ def rows_to_probs(rows: np.ndarray) -> TaskProbabilities:
     )
 
 
-# One worker: torch/ONNX Runtime already use every core of a small box inside one process.
+# One worker by default: torch/ONNX Runtime already use every core of a small box inside one
+# process. STANCE_WORKERS=2 with STANCE_THREADS=1 trades single-request latency for throughput.
 @bentoml.asgi_app(plain_routes, path="/")
 @bentoml.service(
     traffic={"timeout": 120, "max_concurrency": 256},
-    workers=1,
+    workers=SETTINGS.workers,
     logging={"access": {"enabled": SETTINGS.access_log}},
     # OpenTelemetry's middleware cost about 0.5 ms of the event loop a request: the API routes
     # skip it unless STANCE_TRACING=1 (for a configured trace exporter).

@@ -7,6 +7,7 @@
 | STANCE_RUNTIME | (the artifact's) | torch, torch-bf16, onnx-fp32 or onnx-int8 |
 | STANCE_RECHECK_MARGIN | (the artifact's) | int8 cascade margin in [0, 1]; 0 serves plain int8 |
 | STANCE_THREADS | all cores | intra-op threads (torch and ONNX Runtime) |
+| STANCE_WORKERS | 1 | server processes, each with its own model (see the README) |
 | STANCE_ORT_SPIN | 0 | 1 lets idle ONNX Runtime threads spin |
 | STANCE_ACCESS_LOG | 0 | 1 turns BentoML's access log on |
 | STANCE_TRACING | 0 | 1 traces the API routes too (OpenTelemetry, for a configured exporter) |
@@ -39,6 +40,7 @@ class Settings(BaseModel):
     runtime: Literal["torch", "torch-bf16", "onnx-fp32", "onnx-int8"] | None = None
     recheck_margin: float | None = Field(default=None, ge=0, le=1)
     threads: int | None = Field(default=None, ge=1, le=256)
+    workers: int = Field(default=1, ge=1, le=64)
     ort_spin: bool = False
     access_log: bool = False
     tracing: bool = False

@@ -448,3 +448,31 @@ def test_serve_a_model_folder_directly(real_model_tag, tmp_path):
         assert r.status_code == 200, r.text
     finally:
         stop(proc)
+
+
+def test_two_workers_each_load_the_model_and_answer(real_model_tag, tmp_path):
+    """STANCE_WORKERS=2: two worker processes, both serving, same answers as one."""
+    import psutil
+
+    port = free_port()
+    log = tmp_path / "server.log"
+    proc = launch.start_server(
+        port, log, STANCE_MODEL=real_model_tag, STANCE_WORKERS="2", STANCE_THREADS="1"
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, log)
+        workers = [
+            c
+            for c in psutil.Process(proc.pid).children(recursive=True)
+            if "_bentoml_impl.worker.service" in " ".join(c.cmdline())
+        ]
+        assert len(workers) == 2, [c.cmdline() for c in workers]
+        body = {"sentences": ["Sanctions on Iran must end.", "The embargo stays."]}
+        answers = {
+            json.dumps(httpx.post(f"{url}/classify", json=body, timeout=60).json()["results"])
+            for _ in range(8)
+        }
+        assert len(answers) == 1  # whichever worker answered, the same labels and scores
+    finally:
+        stop(proc)

@@ -20,6 +20,7 @@ def test_defaults_and_every_variable_is_read():
             s.tracing) == ("baseline", "onnx-fp32", 0.2, 2, True, False, True)  # fmt: skip
     assert read_settings({"STANCE_RUNTIME": "torch-bf16"}).runtime == "torch-bf16"
     assert (s.batch_wait_ms, read_settings({"STANCE_BATCH_WAIT_MS": "0"}).batch_wait_ms) == (2, 0)
+    assert (s.workers, read_settings({"STANCE_WORKERS": "2"}).workers) == (1, 2)
 
 
 @pytest.mark.parametrize(
