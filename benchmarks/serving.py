@@ -45,17 +45,10 @@ def sentences(path: Path, n: int) -> tuple[list[str], list[str]]:
 
 
 def in_process(clf: Any, texts: list[str], targets: list[str]) -> float:
-    """Sentences per second: the better of two passes over ``texts``, after a warm-up batch.
+    """Sentences per second in process: the better of two passes (``training.export``)."""
+    from training.export import throughput
 
-    Two passes, because torch's bf16 kernels are built for each new batch shape on first use.
-    """
-    clf.predict_proba(texts[:32], targets[:32])
-    best = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
-        clf.predict_proba(texts, targets)
-        best = min(best, time.perf_counter() - start)
-    return len(texts) / best
+    return throughput(clf, texts, targets)
 
 
 def hf_pipeline(encoder: str, texts: list[str], targets: list[str], batch_size: int = 1) -> float:

@@ -125,7 +125,7 @@ def rows_to_probs(rows: np.ndarray) -> TaskProbabilities:
 
 
 # One worker by default: torch/ONNX Runtime already use every core of a small box inside one
-# process. STANCE_WORKERS=2 with STANCE_THREADS=1 trades single-request latency for throughput.
+# process (two one-thread workers were slower on 2 cores; STANCE_WORKERS is for bigger boxes).
 @bentoml.asgi_app(plain_routes, path="/")
 @bentoml.service(
     traffic={"timeout": 120, "max_concurrency": 256},
